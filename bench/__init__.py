@@ -1,0 +1,1 @@
+"""Benchmarks with their baselines, run on demand (``python -m bench``), never in CI."""

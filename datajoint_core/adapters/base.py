@@ -1,0 +1,269 @@
+"""What every backend adapter provides, and the catalog records they return.
+
+Differences between backends are data where they can be (quote character, type maps, capability
+flags) and a method only where data cannot say it. Nothing outside ``adapters/`` asks which backend
+it talks to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import DataJointError
+
+Row = tuple[Any, ...]
+Run = Callable[[str, Sequence[Any]], list[Row]]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    schema: str
+    table: str
+    name: str
+    position: int
+    native_type: str  # normalised lower-case SQL type, e.g. "int", "varchar(32)", "enum('a','b')"
+    nullable: bool
+    default: str | None  # SQL text of the default, None when there is none
+    comment: str
+    autoincrement: bool = False
+
+
+@dataclass(frozen=True)
+class ForeignKeyInfo:
+    name: str
+    schema: str
+    table: str
+    columns: tuple[str, ...]  # child columns, in constraint order
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]  # parent columns, matched by position
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    schema: str
+    table: str
+    name: str
+    unique: bool
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    schema: str
+    table: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the catalog says about the tables of some schemas (a few queries in all)."""
+
+    tables: tuple[TableInfo, ...]
+    columns: tuple[ColumnInfo, ...]
+    primary_keys: dict[tuple[str, str], tuple[str, ...]]
+    foreign_keys: tuple[ForeignKeyInfo, ...]
+    indexes: tuple[IndexInfo, ...]
+
+
+@dataclass(frozen=True)
+class ConnectParams:
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    database: str | None
+    use_tls: bool | dict[str, Any] | None
+    connect_timeout: int = 10
+
+    def __repr__(self) -> str:  # never show the password
+        return f"ConnectParams(host={self.host!r}, port={self.port}, user={self.user!r})"
+
+
+class Adapter:
+    """Base class of the backend adapters; subclasses fill in the data and override methods."""
+
+    name: ClassVar[str]
+    quote_char: ClassVar[str]
+    sqlglot_dialect: ClassVar[str]
+    default_port: ClassVar[int]
+    placeholder: ClassVar[str] = "%s"
+    # capability flags
+    supports_inline_indexes: ClassVar[bool] = False
+    enum_is_named_type: ClassVar[bool] = False
+    multi_table_delete: ClassVar[bool] = False
+
+    # -- connections ---------------------------------------------------------------------
+    def connect(self, params: ConnectParams) -> Any:
+        raise NotImplementedError
+
+    def ping(self, raw: Any) -> None:
+        raise NotImplementedError
+
+    def translate_error(self, err: BaseException) -> DataJointError | None:
+        """The datajoint_core error for a driver exception, or None if it is not a driver error."""
+        raise NotImplementedError
+
+    def session_id_sql(self) -> str:
+        raise NotImplementedError
+
+    def kill_session_sql(self) -> str:
+        """SQL that ends another session, given its id as the only parameter."""
+        raise NotImplementedError
+
+    def cursor(self, raw: Any) -> Any:
+        return raw.cursor()
+
+    def stream(
+        self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
+    ) -> Iterator[list[Row]]:
+        """Yield lists of at most ``batch_rows`` rows without holding the whole result."""
+        raise NotImplementedError
+
+    # -- SQL text ------------------------------------------------------------------------
+    def quote(self, name: str) -> str:
+        """Quote an identifier, doubling the quote character inside it."""
+        q = self.quote_char
+        return q + str(name).replace(q, q + q) + q
+
+    def full_name(self, schema: str, table: str) -> str:
+        return f"{self.quote(schema)}.{self.quote(table)}"
+
+    def split_full_name(self, full_name: str) -> tuple[str, str]:
+        """Inverse of :meth:`full_name`; also accepts an unquoted ``schema.table``."""
+        q = self.quote_char
+        parts: list[str] = []
+        text = full_name.strip()
+        while text:
+            if text.startswith(q):
+                end = 1
+                buf = []
+                while True:
+                    nxt = text.find(q, end)
+                    if nxt < 0:
+                        raise DataJointError(f"malformed table name {full_name!r}")
+                    buf.append(text[end:nxt])
+                    if text[nxt + 1 : nxt + 2] == q:
+                        buf.append(q)
+                        end = nxt + 2
+                        continue
+                    text = text[nxt + 1 :]
+                    break
+                parts.append("".join(buf))
+            else:
+                dot = text.find(".")
+                parts.append(text if dot < 0 else text[:dot])
+                text = "" if dot < 0 else text[dot:]
+            if text.startswith("."):
+                text = text[1:]
+            elif text:
+                raise DataJointError(f"malformed table name {full_name!r}")
+        if len(parts) != 2:
+            raise DataJointError(f"table name {full_name!r} must be schema.table")
+        return parts[0], parts[1]
+
+    def escape_percent(self, sql: str) -> str:
+        """Literal SQL text must double '%' because queries are always formatted with parameters."""
+        return sql.replace("%", "%%")
+
+    def string_literal(self, value: str) -> str:
+        """A quoted string literal for DDL, where parameters cannot travel (comments, defaults)."""
+        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+    # -- transactions --------------------------------------------------------------------
+    start_transaction_sql: ClassVar[str] = "START TRANSACTION"
+    snapshot_transaction_sql: ClassVar[str]
+    commit_sql: ClassVar[str] = "COMMIT"
+    rollback_sql: ClassVar[str] = "ROLLBACK"
+
+    # -- types ---------------------------------------------------------------------------
+    def core_to_native(self, core: str, args: tuple[str, ...], *, enum_name: str = "") -> str:
+        """The column type for a core type (``enum_name`` names an enum type where needed)."""
+        raise NotImplementedError
+
+    def native_to_core(self, native: str) -> str | None:
+        """The core type a native column type corresponds to, or None."""
+        raise NotImplementedError
+
+    # -- catalog -------------------------------------------------------------------------
+    def list_schemas(self, run: Run) -> list[str]:
+        raise NotImplementedError
+
+    def read_catalog(self, run: Run, schemas: Sequence[str]) -> Catalog:
+        raise NotImplementedError
+
+    def referencing_schemas(self, run: Run, schemas: Sequence[str]) -> list[str]:
+        """Schemas holding tables with foreign keys into ``schemas`` (for downstream discovery)."""
+        raise NotImplementedError
+
+    # -- DDL -----------------------------------------------------------------------------
+    def create_schema_sql(self, schema: str) -> str:
+        raise NotImplementedError
+
+    def drop_schema_sql(self, schema: str) -> str:
+        raise NotImplementedError
+
+    def schema_exists_sql(self) -> str:
+        raise NotImplementedError
+
+    def table_options_sql(self, comment: str) -> str:
+        """Text after the closing parenthesis of CREATE TABLE."""
+        return ""
+
+    def column_comment_sql(self, comment: str) -> str:
+        """Inline column comment clause ('' where comments are separate statements)."""
+        return ""
+
+    def comment_statements(
+        self, full_name: str, table_comment: str, column_comments: dict[str, str]
+    ) -> list[str]:
+        """Statements that set comments after CREATE TABLE (where they cannot be inline)."""
+        return []
+
+    def pre_table_statements(
+        self, schema: str, table: str, enums: dict[str, tuple[str, ...]]
+    ) -> list[str]:
+        """Statements to run before CREATE TABLE (e.g. named enum types)."""
+        return []
+
+    def index_statements(
+        self, schema: str, table: str, indexes: Sequence[tuple[bool, tuple[str, ...]]]
+    ) -> tuple[list[str], list[str]]:
+        """(clauses inside CREATE TABLE, statements after it) for secondary indexes."""
+        raise NotImplementedError
+
+    def drop_table_statements(self, schema: str, table: str) -> list[str]:
+        return [f"DROP TABLE {self.full_name(schema, table)}"]
+
+    def enum_type_name(self, table: str, column: str) -> str:
+        return f"{table}__{column}"
+
+    # -- loading and deleting ------------------------------------------------------------
+    def insert_sql(
+        self,
+        full_name: str,
+        columns: Sequence[str],
+        rows: int,
+        *,
+        skip_duplicates: bool = False,
+        replace: bool = False,
+        primary_key: Sequence[str] = (),
+    ) -> str:
+        raise NotImplementedError
+
+    def delete_sql(self, full_name: str, where: str) -> str:
+        return f"DELETE FROM {full_name} WHERE {where}"
+
+    def delete_by_keys_sql(self, full_name: str, columns: Sequence[str], key_query: str) -> str:
+        """Delete the rows whose ``columns`` appear in the result of ``key_query``."""
+        cols = ", ".join(self.quote(c) for c in columns)
+        return f"DELETE FROM {full_name} WHERE ({cols}) IN (SELECT * FROM ({key_query}) AS _keys)"
+
+    def random_hash_sql(self, expression: str) -> str:
+        """SQL giving an integer 0..2**32-1 from a text expression (deterministic sampling)."""
+        raise NotImplementedError
+
+    def cast_text_sql(self, expression: str) -> str:
+        raise NotImplementedError

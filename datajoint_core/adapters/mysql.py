@@ -1,0 +1,355 @@
+"""MySQL 8 and MariaDB 10.11+ through pymysql."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+
+from .. import errors
+from .base import (
+    Adapter,
+    Catalog,
+    ColumnInfo,
+    ConnectParams,
+    ForeignKeyInfo,
+    IndexInfo,
+    Row,
+    Run,
+    TableInfo,
+)
+
+CORE_TO_NATIVE = {
+    "int8": "tinyint",
+    "int16": "smallint",
+    "int32": "int",
+    "int64": "bigint",
+    "uint8": "tinyint unsigned",
+    "uint16": "smallint unsigned",
+    "uint32": "int unsigned",
+    "uint64": "bigint unsigned",
+    "float32": "float",
+    "float64": "double",
+    "bool": "tinyint",
+    "date": "date",
+    "uuid": "binary(16)",
+    "json": "json",
+    "bytes": "longblob",
+}
+NATIVE_TO_CORE = {
+    "tinyint": "int8",
+    "smallint": "int16",
+    "int": "int32",
+    "bigint": "int64",
+    "tinyint unsigned": "uint8",
+    "smallint unsigned": "uint16",
+    "int unsigned": "uint32",
+    "bigint unsigned": "uint64",
+    "float": "float32",
+    "double": "float64",
+    "date": "date",
+    "binary(16)": "uuid",
+    "json": "json",
+    "longblob": "bytes",
+    "blob": "bytes",
+    "mediumblob": "bytes",
+    "longtext": "json",  # MariaDB stores JSON as LONGTEXT with a CHECK constraint
+}
+
+_DUPLICATE = {1062, 1586}
+_FOREIGN_KEY = {1216, 1217, 1451, 1452}
+_MISSING = {1049, 1051, 1146}
+_ACCESS = {1044, 1045, 1142, 1143, 1227, 1370}
+_LOST = {0, 2003, 2006, 2013, 2014, 2055, 1927, 4031}
+_DISPLAY_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
+
+
+def _normalise_type(column_type: str) -> str:
+    text = _DISPLAY_WIDTH.sub(r"\1", column_type.strip().lower())
+    return text.replace(" zerofill", "")
+
+
+class MySQLAdapter(Adapter):
+    name = "mysql"
+    quote_char = "`"
+    sqlglot_dialect = "mysql"
+    default_port = 3306
+    supports_inline_indexes = True
+    multi_table_delete = True
+    snapshot_transaction_sql = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+
+    # -- connections ---------------------------------------------------------------------
+    def connect(self, params: ConnectParams) -> Any:
+        ssl: Any = None
+        if isinstance(params.use_tls, dict):
+            ssl = params.use_tls
+        elif params.use_tls:
+            ssl = {"ssl": {}}
+        try:
+            return pymysql.connect(
+                host=params.host,
+                port=params.port,
+                user=params.user or "",
+                password=params.password or "",
+                autocommit=True,
+                charset="utf8mb4",
+                connect_timeout=params.connect_timeout,
+                local_infile=True,
+                ssl=ssl,
+            )
+        except pymysql.MySQLError as err:
+            raise self.translate_error(err) or errors.QueryError(str(err)) from err
+
+    def ping(self, raw: Any) -> None:
+        raw.ping(reconnect=False)
+
+    def translate_error(self, err: BaseException) -> errors.DataJointError | None:
+        if not isinstance(err, pymysql.MySQLError):
+            return None
+        code = err.args[0] if err.args and isinstance(err.args[0], int) else -1
+        message = str(err.args[1]) if len(err.args) > 1 else str(err)
+        if isinstance(err, pymysql.err.InterfaceError) or code in _LOST:
+            return errors.LostConnectionError(f"lost connection to the server: {message}")
+        if code in _DUPLICATE:
+            return errors.DuplicateError(message)
+        if code in _FOREIGN_KEY:
+            return errors.IntegrityError(message)
+        if code in _MISSING:
+            return errors.MissingTableError(message)
+        if code in _ACCESS:
+            return errors.AccessError(message)
+        return errors.QueryError(f"({code}) {message}")
+
+    def session_id_sql(self) -> str:
+        return "SELECT CONNECTION_ID()"
+
+    def kill_session_sql(self) -> str:
+        return "KILL %s"
+
+    def stream(
+        self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
+    ) -> Iterator[list[Row]]:
+        cursor = raw.cursor(pymysql.cursors.SSCursor)
+        try:
+            cursor.execute(sql, tuple(params))
+            while True:
+                rows = cursor.fetchmany(batch_rows)
+                if not rows:
+                    break
+                yield list(rows)
+        finally:
+            cursor.close()
+
+    # -- types ---------------------------------------------------------------------------
+    def core_to_native(self, core: str, args: tuple[str, ...], *, enum_name: str = "") -> str:
+        if core in CORE_TO_NATIVE:
+            return CORE_TO_NATIVE[core]
+        if core == "datetime":
+            return f"datetime({args[0]})" if args else "datetime"
+        if core in ("decimal", "char", "varchar", "enum"):
+            return f"{core}({','.join(args)})"
+        if core.startswith("<"):
+            return "longblob"
+        raise errors.DeclarationError(f"no MySQL type for {core!r}")
+
+    def native_to_core(self, native: str) -> str | None:
+        text = _normalise_type(native)
+        if text in NATIVE_TO_CORE:
+            return NATIVE_TO_CORE[text]
+        head = text.split("(")[0]
+        if head in ("decimal", "char", "varchar", "enum", "datetime"):
+            return text.replace(", ", ",")
+        return None
+
+    # -- catalog -------------------------------------------------------------------------
+    def list_schemas(self, run: Run) -> list[str]:
+        rows = run(
+            "SELECT schema_name FROM information_schema.schemata "
+            "WHERE schema_name NOT IN ('information_schema','mysql','performance_schema','sys') "
+            "ORDER BY schema_name",
+            (),
+        )
+        return [r[0] for r in rows]
+
+    def read_catalog(self, run: Run, schemas: Sequence[str]) -> Catalog:
+        if not schemas:
+            return Catalog((), (), {}, (), ())
+        marks = ", ".join(["%s"] * len(schemas))
+        args = tuple(schemas)
+        tables = run(
+            "SELECT table_schema, table_name, table_comment FROM information_schema.tables "
+            f"WHERE table_schema IN ({marks}) AND table_type = 'BASE TABLE' "
+            "ORDER BY table_schema, table_name",
+            args,
+        )
+        columns = run(
+            "SELECT table_schema, table_name, column_name, ordinal_position, column_type, "
+            "is_nullable, column_default, column_comment, extra, data_type "
+            f"FROM information_schema.columns WHERE table_schema IN ({marks}) "
+            "ORDER BY table_schema, table_name, ordinal_position",
+            args,
+        )
+        keys = run(
+            "SELECT table_schema, table_name, column_name, constraint_name, "
+            "referenced_table_schema, referenced_table_name, referenced_column_name "
+            f"FROM information_schema.key_column_usage WHERE table_schema IN ({marks}) "
+            "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
+            args,
+        )
+        stats = run(
+            "SELECT table_schema, table_name, index_name, non_unique, column_name "
+            f"FROM information_schema.statistics WHERE table_schema IN ({marks}) "
+            "ORDER BY table_schema, table_name, index_name, seq_in_index",
+            args,
+        )
+        return Catalog(
+            tables=tuple(TableInfo(s, t, c or "") for s, t, c in tables),
+            columns=tuple(self._column(row) for row in columns),
+            primary_keys=_primary_keys(keys),
+            foreign_keys=_foreign_keys(keys),
+            indexes=_indexes(stats, keys),
+        )
+
+    def _column(self, row: Row) -> ColumnInfo:
+        schema, table, name, pos, ctype, nullable, default, comment, extra, data_type = row
+        native = _normalise_type(ctype)
+        if data_type == "longtext" and native == "longtext" and comment.startswith(":json:"):
+            native = "json"
+        if default is not None and isinstance(default, bytes):
+            default = default.decode()
+        return ColumnInfo(
+            schema=schema,
+            table=table,
+            name=name,
+            position=int(pos),
+            native_type=native,
+            nullable=nullable == "YES",
+            default=_mysql_default(default, native),
+            comment=comment or "",
+            autoincrement="auto_increment" in (extra or "").lower(),
+        )
+
+    def referencing_schemas(self, run: Run, schemas: Sequence[str]) -> list[str]:
+        if not schemas:
+            return []
+        marks = ", ".join(["%s"] * len(schemas))
+        rows = run(
+            "SELECT DISTINCT table_schema FROM information_schema.key_column_usage "
+            f"WHERE referenced_table_schema IN ({marks}) AND table_schema NOT IN ({marks})",
+            tuple(schemas) * 2,
+        )
+        return sorted(r[0] for r in rows)
+
+    # -- DDL -----------------------------------------------------------------------------
+    def create_schema_sql(self, schema: str) -> str:
+        return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
+
+    def drop_schema_sql(self, schema: str) -> str:
+        return f"DROP DATABASE IF EXISTS {self.quote(schema)}"
+
+    def schema_exists_sql(self) -> str:
+        return "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s"
+
+    def table_options_sql(self, comment: str) -> str:
+        return f" ENGINE=InnoDB COMMENT={self.string_literal(comment)}"
+
+    def column_comment_sql(self, comment: str) -> str:
+        return f" COMMENT {self.string_literal(comment)}"
+
+    def index_statements(
+        self, schema: str, table: str, indexes: Sequence[tuple[bool, tuple[str, ...]]]
+    ) -> tuple[list[str], list[str]]:
+        clauses = [
+            ("UNIQUE INDEX" if unique else "INDEX") + f" ({', '.join(map(self.quote, cols))})"
+            for unique, cols in indexes
+        ]
+        return clauses, []
+
+    # -- loading and deleting ------------------------------------------------------------
+    def insert_sql(
+        self,
+        full_name: str,
+        columns: Sequence[str],
+        rows: int,
+        *,
+        skip_duplicates: bool = False,
+        replace: bool = False,
+        primary_key: Sequence[str] = (),
+    ) -> str:
+        verb = "REPLACE" if replace else "INSERT IGNORE" if skip_duplicates else "INSERT"
+        cols = ", ".join(self.quote(c) for c in columns)
+        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        return f"{verb} INTO {full_name} ({cols}) VALUES " + ", ".join([row] * rows)
+
+    def delete_by_keys_sql(self, full_name: str, columns: Sequence[str], key_query: str) -> str:
+        # MariaDB runs DELETE ... WHERE k IN (SELECT ...) as a scan with a per-row subquery;
+        # a multi-table DELETE with a join uses the key (performance.md).
+        using = ", ".join(self.quote(c) for c in columns)
+        return (
+            f"DELETE _t FROM {full_name} AS _t "
+            f"JOIN (SELECT DISTINCT * FROM ({key_query}) AS _k0) AS _keys USING ({using})"
+        )
+
+    def random_hash_sql(self, expression: str) -> str:
+        return f"CAST(CONV(SUBSTRING(MD5({expression}), 1, 8), 16, 10) AS UNSIGNED)"
+
+    def cast_text_sql(self, expression: str) -> str:
+        return f"CAST({expression} AS CHAR)"
+
+
+def _mysql_default(default: Any, native: str) -> str | None:
+    """information_schema gives MariaDB defaults as SQL text and MySQL's as bare values."""
+    if default is None:
+        return None
+    text = str(default)
+    if text.upper() == "NULL":
+        return None
+    if text.startswith("'") or re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return text
+    if re.fullmatch(r"(current_timestamp|now)(\(\d*\))?", text, re.IGNORECASE):
+        return text.upper()
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _primary_keys(keys: list[Row]) -> dict[tuple[str, str], tuple[str, ...]]:
+    result: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column, constraint, *_ in keys:
+        if constraint == "PRIMARY":
+            result.setdefault((schema, table), []).append(column)
+    return {k: tuple(v) for k, v in result.items()}
+
+
+def _foreign_keys(keys: list[Row]) -> tuple[ForeignKeyInfo, ...]:
+    grouped: dict[tuple[str, str, str], list[Row]] = {}
+    for row in keys:
+        if row[5] is not None:
+            grouped.setdefault((row[0], row[1], row[3]), []).append(row)
+    return tuple(
+        ForeignKeyInfo(
+            name=name,
+            schema=schema,
+            table=table,
+            columns=tuple(r[2] for r in rows),
+            ref_schema=rows[0][4],
+            ref_table=rows[0][5],
+            ref_columns=tuple(r[6] for r in rows),
+        )
+        for (schema, table, name), rows in grouped.items()
+    )
+
+
+def _indexes(stats: list[Row], keys: list[Row]) -> tuple[IndexInfo, ...]:
+    # InnoDB creates an index for each foreign key under the constraint's name: not declared.
+    fk_names = {(r[0], r[1], r[3]) for r in keys if r[5] is not None}
+    grouped: dict[tuple[str, str, str], tuple[bool, list[str]]] = {}
+    for schema, table, index, non_unique, column in stats:
+        if index == "PRIMARY" or (schema, table, index) in fk_names:
+            continue
+        grouped.setdefault((schema, table, index), (not int(non_unique), []))[1].append(column)
+    return tuple(
+        IndexInfo(schema, table, name, unique, tuple(cols))
+        for (schema, table, name), (unique, cols) in grouped.items()
+    )

@@ -1,0 +1,243 @@
+"""A database connection: one adapter, one driver connection, transactions and reconnection.
+
+Values always travel as driver parameters; SQL text is always formatted by the driver, so literal
+``%`` in SQL text is written ``%%``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from .adapters import get_adapter
+from .adapters.base import ConnectParams, Row
+from .errors import DataJointError, LostConnectionError
+
+if TYPE_CHECKING:
+    from .adapters.base import Adapter
+    from .settings import Config
+
+logger = logging.getLogger("datajoint_core")
+sql_logger = logging.getLogger("datajoint_core.sql")
+
+
+class Connection:
+    """A connection to one server, configured by one :class:`Config`.
+
+    >>> conn = Connection(config)          # doctest: +SKIP
+    >>> conn.fetchall("SELECT %s + 1", (1,))
+    [(2,)]
+    """
+
+    def __init__(self, config: Config, *, connect: bool = True) -> None:
+        self.config = config
+        self.adapter: Adapter = get_adapter(config["database.backend"])
+        self.params = ConnectParams(
+            host=config["database.host"],
+            port=config.port,
+            user=config["database.user"],
+            password=config["database.password"],
+            database=config["database.name"],
+            use_tls=config["database.use_tls"],
+        )
+        self.activated_schemas: set[str] = set()
+        self._raw: Any = None
+        self._in_transaction = False
+        self._lock = threading.RLock()
+        if connect:
+            self.connect()
+
+    # -- life cycle ----------------------------------------------------------------------
+    def connect(self) -> None:
+        """Open (or reopen) the driver connection."""
+        self.close()
+        self._raw = self.adapter.connect(self.params)
+        self._in_transaction = False
+
+    def close(self) -> None:
+        if self._raw is not None:
+            try:
+                self._raw.close()
+            except Exception:  # closing a dead connection is not an error worth reporting
+                pass
+            self._raw = None
+
+    @property
+    def is_connected(self) -> bool:
+        if self._raw is None:
+            return False
+        try:
+            self.adapter.ping(self._raw)
+        except Exception:
+            return False
+        return True
+
+    @property
+    def backend(self) -> str:
+        return self.adapter.name
+
+    def __repr__(self) -> str:
+        p = self.params
+        state = "connected" if self._raw is not None else "closed"
+        return f"<Connection {self.backend}://{p.user}@{p.host}:{p.port} ({state})>"
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- queries -------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Execute ``sql`` and return the driver cursor (for ``fetchall()`` / ``rowcount``)."""
+        with self._lock:
+            return self._execute(sql, params)
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            cursor = self._execute(sql, params)
+            try:
+                return list(cursor.fetchall())
+            except Exception as err:
+                raise self._translate(err) from err
+            finally:
+                cursor.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute a statement; return the number of rows it affected."""
+        with self._lock:
+            cursor = self._execute(sql, params)
+            count = int(cursor.rowcount)
+            cursor.close()
+            return count
+
+    def stream(
+        self, sql: str, params: Sequence[Any] = (), batch_rows: int = 10_000
+    ) -> Iterator[list[Row]]:
+        """Yield the rows of a query in lists of ``batch_rows`` without holding them all.
+
+        Outside a transaction, the read runs in its own transaction (PostgreSQL cursors need one).
+        """
+        own = not self._in_transaction
+        if own:
+            self.start_transaction()
+        finished = False
+        try:
+            started = time.perf_counter()
+            rows = 0
+            for batch in self.adapter.stream(self._raw, sql, tuple(params), batch_rows):
+                rows += len(batch)
+                yield batch
+            self._log(sql, started, rows)
+            finished = True
+        except Exception as err:
+            translated = self._translate(err)
+            if translated is err:
+                raise
+            raise translated from err
+        finally:
+            if own and self._in_transaction:
+                if finished:
+                    self.commit_transaction()
+                else:  # an error, or the consumer stopped early
+                    self._safe_rollback()
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
+        if self._raw is None:
+            self.connect()
+        started = time.perf_counter()
+        try:
+            cursor = self.adapter.cursor(self._raw)
+            cursor.execute(sql, tuple(params))
+        except Exception as err:
+            error = self._translate(err)
+            if not isinstance(error, LostConnectionError):
+                raise error from err
+            if self._in_transaction:
+                self._in_transaction = False
+                self.close()
+                raise LostConnectionError(
+                    "lost the connection inside a transaction; the server rolled it back"
+                ) from err
+            if not self.config["database.reconnect"]:
+                raise error from err
+            logger.warning("lost the connection to %s; reconnecting", self.params.host)
+            self.connect()
+            cursor = self.adapter.cursor(self._raw)
+            try:
+                cursor.execute(sql, tuple(params))
+            except Exception as again:
+                raise self._translate(again) from again
+        self._log(sql, started, getattr(cursor, "rowcount", -1))
+        return cursor
+
+    def _translate(self, err: BaseException) -> BaseException:
+        if isinstance(err, DataJointError):
+            return err
+        return self.adapter.translate_error(err) or err
+
+    def _log(self, sql: str, started: float, rows: int) -> None:
+        if sql_logger.isEnabledFor(logging.DEBUG):
+            elapsed = time.perf_counter() - started
+            sql_logger.debug("%.3fs %s rows  %s", elapsed, rows, " ".join(sql.split()))
+
+    # -- transactions --------------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
+    def start_transaction(self, *, snapshot: bool = False) -> None:
+        """Begin a transaction; ``snapshot=True`` makes it a read-only consistent snapshot."""
+        if self._in_transaction:
+            raise DataJointError("nested transactions are not supported")
+        sql = self.adapter.snapshot_transaction_sql if snapshot else None
+        self.query(sql or self.adapter.start_transaction_sql).close()
+        self._in_transaction = True
+
+    def commit_transaction(self) -> None:
+        self.query(self.adapter.commit_sql).close()
+        self._in_transaction = False
+
+    def cancel_transaction(self) -> None:
+        try:
+            self.query(self.adapter.rollback_sql).close()
+        finally:
+            self._in_transaction = False
+
+    def _safe_rollback(self) -> None:
+        try:
+            self.cancel_transaction()
+        except DataJointError:
+            pass
+
+    @property
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """``with conn.transaction: ...`` commits on success and rolls back on any error."""
+        self.start_transaction()
+        try:
+            yield self
+        except BaseException:
+            self._safe_rollback()
+            raise
+        self.commit_transaction()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction that sees one point in time for all its reads."""
+        self.start_transaction(snapshot=True)
+        try:
+            yield self
+        finally:
+            self._safe_rollback()
+
+    # -- helpers -------------------------------------------------------------------------
+    def session_id(self) -> int:
+        return int(self.fetchall(self.adapter.session_id_sql())[0][0])
+
+    def list_schemas(self) -> list[str]:
+        return self.adapter.list_schemas(self.fetchall)
