@@ -2,26 +2,50 @@
 
 >>> import datajoint_core as dj
 >>> inst = dj.Instance(host="127.0.0.1", user="root", password="")   # doctest: +SKIP
+>>> schema = inst.Schema("my_lab")                                     # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from . import errors
+from .condition import AndList, Not, Top
 from .connection import Connection
 from .errors import DataJointError, ThreadSafetyError
+from .expression import QueryExpression, U
+from .graph.diagram import Diagram
 from .instance import Instance, config, conn
+from .schema import Schema, VirtualModule, list_schemas, virtual_schema
 from .settings import Config
+from .table import FreeTable, Table
+from .user_tables import Computed, Imported, Lookup, Manual, Part
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AndList",
+    "Computed",
     "Config",
     "Connection",
     "DataJointError",
+    "Diagram",
+    "FreeTable",
+    "Imported",
     "Instance",
+    "Lookup",
+    "Manual",
+    "Not",
+    "Part",
+    "QueryExpression",
+    "Schema",
+    "Table",
     "ThreadSafetyError",
+    "Top",
+    "U",
+    "VirtualModule",
     "__version__",
     "config",
     "conn",
     "errors",
+    "list_schemas",
+    "virtual_schema",
 ]

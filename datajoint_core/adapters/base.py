@@ -94,6 +94,7 @@ class Adapter:
     supports_inline_indexes: ClassVar[bool] = False
     enum_is_named_type: ClassVar[bool] = False
     multi_table_delete: ClassVar[bool] = False
+    indexes_foreign_keys: ClassVar[bool] = True  # the server indexes FK columns by itself
 
     # -- connections ---------------------------------------------------------------------
     def connect(self, params: ConnectParams) -> Any:
@@ -164,9 +165,28 @@ class Adapter:
             raise DataJointError(f"table name {full_name!r} must be schema.table")
         return parts[0], parts[1]
 
+    unbounded_limit: ClassVar[str | None] = None  # LIMIT text for "no limit" with an OFFSET
+
+    def limit_sql(self, limit: int | None, offset: int) -> str:
+        parts = []
+        if limit is not None:
+            parts.append(f"LIMIT {int(limit)}")
+        elif offset and self.unbounded_limit:
+            parts.append(f"LIMIT {self.unbounded_limit}")
+        if offset:
+            parts.append(f"OFFSET {int(offset)}")
+        return " ".join(parts)
+
     def escape_percent(self, sql: str) -> str:
         """Literal SQL text must double '%' because queries are always formatted with parameters."""
         return sql.replace("%", "%%")
+
+    def bool_literal(self, value: bool) -> str:
+        return "1" if value else "0"
+
+    def encode_uuid(self, value: Any) -> Any:
+        """A ``uuid.UUID`` as the driver parameter for a uuid column."""
+        return value
 
     def string_literal(self, value: str) -> str:
         """A quoted string literal for DDL, where parameters cannot travel (comments, defaults)."""
@@ -237,8 +257,9 @@ class Adapter:
     def drop_table_statements(self, schema: str, table: str) -> list[str]:
         return [f"DROP TABLE {self.full_name(schema, table)}"]
 
-    def enum_type_name(self, table: str, column: str) -> str:
-        return f"{table}__{column}"
+    def enum_type_name(self, schema: str, values: Sequence[str]) -> str:
+        """The full name of the named type of an enum (where enums are named types)."""
+        return ""
 
     # -- loading and deleting ------------------------------------------------------------
     def insert_sql(

@@ -79,6 +79,7 @@ class MySQLAdapter(Adapter):
     default_port = 3306
     supports_inline_indexes = True
     multi_table_delete = True
+    unbounded_limit = "18446744073709551615"
     snapshot_transaction_sql = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
 
     # -- connections ---------------------------------------------------------------------
@@ -122,6 +123,9 @@ class MySQLAdapter(Adapter):
         if code in _ACCESS:
             return errors.AccessError(message)
         return errors.QueryError(f"({code}) {message}")
+
+    def encode_uuid(self, value: Any) -> Any:
+        return value.bytes  # uuid is binary(16)
 
     def session_id_sql(self) -> str:
         return "SELECT CONNECTION_ID()"
@@ -289,7 +293,7 @@ class MySQLAdapter(Adapter):
         # a multi-table DELETE with a join uses the key (performance.md).
         using = ", ".join(self.quote(c) for c in columns)
         return (
-            f"DELETE _t FROM {full_name} AS _t "
+            f"DELETE {full_name} FROM {full_name} "
             f"JOIN (SELECT DISTINCT * FROM ({key_query}) AS _k0) AS _keys USING ({using})"
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -69,6 +70,10 @@ def _bytes(value: Any, cursor: Any) -> bytes | None:
     return None if raw is None else bytes(raw)
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
 _BYTES = psycopg2.extensions.new_type(psycopg2.BINARY.values, "DJ_BYTES", _bytes)
 
 
@@ -87,6 +92,7 @@ class PostgreSQLAdapter(Adapter):
     sqlglot_dialect = "postgres"
     default_port = 5432
     enum_is_named_type = True
+    indexes_foreign_keys = False
     start_transaction_sql = "BEGIN"
     snapshot_transaction_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
@@ -111,6 +117,9 @@ class PostgreSQLAdapter(Adapter):
             raise self.translate_error(err) or errors.QueryError(str(err)) from err
         raw.autocommit = True
         psycopg2.extras.register_uuid(conn_or_curs=raw)
+        # json arrives as text on both backends; the fetch layer parses it
+        psycopg2.extras.register_default_json(raw, loads=_identity)
+        psycopg2.extras.register_default_jsonb(raw, loads=_identity)
         psycopg2.extensions.register_type(_BYTES, raw)
         return raw
 
@@ -319,17 +328,24 @@ class PostgreSQLAdapter(Adapter):
         ]
         return statements
 
+    def bool_literal(self, value: bool) -> str:
+        return "true" if value else "false"
+
     def string_literal(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
     def pre_table_statements(
         self, schema: str, table: str, enums: dict[str, tuple[str, ...]]
     ) -> list[str]:
+        # One type per set of values and schema, shared by its columns (as the reference does).
         statements = []
         for type_name, values in enums.items():
-            full = self.full_name(schema, type_name)
-            statements.append(f"DROP TYPE IF EXISTS {full}")
-            statements.append(f"CREATE TYPE {full} AS ENUM ({', '.join(values)})")
+            labels = ", ".join(self.string_literal(v) for v in values)
+            statements.append(
+                "DO $$ BEGIN CREATE TYPE "
+                f"{self.full_name(schema, type_name)} AS ENUM ({labels}); "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
         return statements
 
     def index_statements(
@@ -337,15 +353,16 @@ class PostgreSQLAdapter(Adapter):
     ) -> tuple[list[str], list[str]]:
         statements = []
         for unique, cols in indexes:
-            name = f"{table}_{'_'.join(cols)}_{'uniq' if unique else 'idx'}"[:63]
+            name = f"idx_{table}_{'_'.join(cols)[:30]}"[:63]
             statements.append(
                 f"CREATE {'UNIQUE ' if unique else ''}INDEX {self.quote(name)} ON "
                 f"{self.full_name(schema, table)} ({', '.join(map(self.quote, cols))})"
             )
         return [], statements
 
-    def enum_type_name(self, table: str, column: str) -> str:
-        return f"{table}__{column}"[:63]
+    def enum_type_name(self, schema: str, values: Sequence[str]) -> str:
+        digest = hashlib.md5("_".join(sorted(values)).encode()).hexdigest()[:8]
+        return self.full_name(schema, f"enum_{digest}")
 
     # -- loading and deleting ------------------------------------------------------------
     def insert_sql(

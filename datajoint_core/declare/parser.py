@@ -28,6 +28,8 @@ __all__ = [
     "ForeignKeySpec",
     "IndexSpec",
     "TableSpec",
+    "enum_values",
+    "normalise_type",
     "parse_definition",
     "split_type",
 ]
@@ -424,3 +426,18 @@ def _check_duplicate(item: AttributeSpec | ForeignKeySpec, names: set[str]) -> N
         if item.name in names:
             raise _Invalid(f"duplicate attribute '{item.name}'")
         names.add(item.name)
+
+
+def normalise_type(text: str) -> tuple[str, bool]:
+    """``(normalised type, is_core)`` for a type as written; raises ValueError if unknown.
+
+    >>> normalise_type("VARCHAR( 32 )")
+    ('varchar(32)', True)
+    """
+    return _normalise_type(text.strip())
+
+
+def enum_values(type_: str) -> tuple[str, ...]:
+    """The unquoted values of an enum type: ``"enum('a','b')"`` -> ``('a', 'b')``."""
+    _, args = split_type(type_)
+    return tuple(arg[1:-1].replace(arg[0] * 2, arg[0]) for arg in args)

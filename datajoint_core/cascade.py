@@ -1,0 +1,157 @@
+"""``Table.delete()`` and ``Table.drop()``, driven by the dependency graph.
+
+The Diagram computes what a delete reaches; this module does the mutation: freezing conditions,
+prompts, one transaction, leaves first, the part-integrity check and the return value.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from .condition import Fragment
+from .errors import DataJointError, PartIntegrityError
+from .graph.dependencies import build_graph, catalog_of
+from .graph.diagram import Diagram, _literal_keys
+from .graph.propagate import PartIntegrity, topological_order
+from .schema import ask
+
+if TYPE_CHECKING:
+    from .graph.sql import RestrictionSQL
+    from .table import Table
+
+logger = logging.getLogger("datajoint_core")
+
+
+def _frozen(table: Table) -> Any:
+    """The table restricted to literal keys when its condition reads other tables, which the
+    cascade may empty before this table's own delete runs."""
+    where = table.where_fragment()
+    reads_tables = table._top is not None or (where is not None and "SELECT" in where.sql.upper())
+    if not reads_tables:
+        return table
+    keys = table.make_sql(table.primary_key)
+    rows = table.connection.fetchall(keys.sql, keys.params)
+    frozen = table._replace(_where=(), _top=None, _mentioned=frozenset(table.primary_key))
+    return frozen._replace(_where=(_literal_keys(table.connection, table.primary_key, rows),))
+
+
+def _check_parts(diagram: Diagram, sql: RestrictionSQL, counts: dict[str, int]) -> None:
+    """Under "enforce": every Part row deleted must have its master row deleted too."""
+    q = diagram.connection.adapter.quote
+    for node, count in counts.items():
+        master = diagram.graph.nodes[node].get("master")
+        if not count or master is None:
+            continue
+        if master not in counts:
+            raise PartIntegrityError(
+                f"the delete would remove {count} rows of Part {node} but none of its master "
+                f"{master}; delete from the master, or use part_integrity='cascade' or 'ignore'"
+            )
+        key = [q(k) for k in diagram.graph.nodes[master]["primary_key"]]
+        cond, needs = sql.condition(node)
+        master_needs = sql.condition(master)[1]
+        head = sql._with(needs | master_needs | {master})
+        target = key[0] if len(key) == 1 else f"({', '.join(key)})"
+        check = Fragment(
+            f"{head.sql}SELECT count(*) FROM {node} WHERE ({cond.sql}) AND {target} NOT IN "
+            f"(SELECT {', '.join(key)} FROM {sql.cte[master]})",
+            head.params + cond.params,
+        )
+        orphans = int(diagram.connection.fetchall(check.sql, check.params)[0][0])
+        if orphans:
+            raise PartIntegrityError(
+                f"the delete would remove {orphans} rows of Part {node} whose master rows in "
+                f"{master} stay; use part_integrity='cascade' or 'ignore'"
+            )
+
+
+def delete(
+    table: Table,
+    *,
+    transaction: bool = True,
+    prompt: bool | None = None,
+    part_integrity: str = "enforce",
+) -> int:
+    """Delete ``table``'s restricted rows and every row depending on them; return its count."""
+    conn = table.connection
+    if prompt is None:
+        prompt = bool(conn.config["safemode"])
+    if conn.in_transaction and transaction and prompt:
+        raise DataJointError("delete() inside an open transaction cannot prompt; pass prompt=False")
+    seed = _frozen(table)
+    diagram = Diagram.cascade(seed, part_integrity=part_integrity)
+    sql = diagram.sql()
+    counts = diagram.preview()
+    if diagram.part_integrity is PartIntegrity.ENFORCE:
+        _check_parts(diagram, sql, counts)
+    seed_name = table.full_table_name
+    if not counts.get(seed_name):
+        logger.info("nothing to delete")
+        return 0
+    own = transaction and not conn.in_transaction
+    if own:
+        conn.start_transaction()
+    try:
+        deleted = _delete_leaves_first(diagram, sql, counts)
+        if prompt:
+            summary = "\n".join(f"  {n}: {c} rows" for n, c in deleted.items() if c)
+            if not ask(f"About to delete:\n{summary}\nCommit deletes?"):
+                if own:
+                    conn.cancel_transaction()
+                logger.info("delete cancelled")
+                return 0
+    except BaseException:
+        if own:
+            conn.cancel_transaction()
+        raise
+    if own:
+        conn.commit_transaction()
+    return deleted.get(seed_name, 0)
+
+
+def _delete_leaves_first(
+    diagram: Diagram, sql: RestrictionSQL, counts: dict[str, int]
+) -> dict[str, int]:
+    adapter = diagram.connection.adapter
+    deleted: dict[str, int] = {}
+    for node in reversed(topological_order(diagram.graph, counts)):
+        if not counts[node]:
+            continue
+        key = list(diagram.graph.nodes[node]["primary_key"])
+        keys = sql.select(node, key)
+        statement = adapter.delete_by_keys_sql(node, key, keys.sql)
+        deleted[node] = diagram.connection.execute(statement, keys.params)
+        logger.info("deleted %d rows from %s", deleted[node], node)
+    return deleted
+
+
+def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
+    """Drop ``table`` and every table downstream of it, leaves first, across schemas."""
+    import networkx as nx
+
+    conn = table.connection
+    if prompt is None:
+        prompt = bool(conn.config["safemode"])
+    if part_integrity not in ("enforce", "ignore"):
+        raise DataJointError("drop() takes part_integrity='enforce' or 'ignore'")
+    graph = build_graph(conn, [conn.adapter.split_full_name(table.full_table_name)[0]])
+    name = table.full_table_name
+    targets = topological_order(graph, {name} | nx.descendants(graph, name))
+    if prompt:
+        listing = "\n".join(f"  {t}" for t in targets)
+        if not ask(f"About to drop:\n{listing}\nProceed?"):
+            logger.info("drop cancelled")
+            return
+    catalog = catalog_of(conn)
+    for node in reversed(targets):
+        schema, bare = conn.adapter.split_full_name(node)
+        for statement in conn.adapter.drop_table_statements(schema, bare):
+            conn.execute(statement)
+        catalog.invalidate(schema)
+        logger.info("dropped %s", node)
+
+
+def preview_delete(table: Any, part_integrity: str = "enforce") -> dict[str, int]:
+    """The rows a delete of ``table`` would remove, per table (nothing is deleted)."""
+    return Diagram.cascade(table, part_integrity=part_integrity).preview()

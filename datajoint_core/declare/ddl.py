@@ -1,0 +1,191 @@
+"""Table spec + resolved parents + adapter -> the SQL statements that declare the table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from ..errors import DeclarationError
+from ..heading import Attribute, ForeignKey, Heading, Index, join_comment
+from .parser import AttributeSpec, ForeignKeySpec, TableSpec, enum_values, split_type
+
+if TYPE_CHECKING:
+    from ..adapters.base import Adapter
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A resolved ``-> Parent`` reference."""
+
+    spec: ForeignKeySpec
+    full_name: str
+    schema: str
+    heading: Heading
+
+
+@dataclass(frozen=True)
+class Declaration:
+    statements: tuple[str, ...]
+    heading: Heading
+
+
+def _fk_attributes(parent: Parent, table: str) -> list[Attribute]:
+    renames = dict(parent.spec.rename)
+    unknown = set(renames.values()) - set(parent.heading.primary_key)
+    if unknown:
+        raise DeclarationError(
+            f"{table}: line {parent.spec.line}: {parent.spec.ref}.proj() renames "
+            f"{sorted(unknown)}, which are not in its primary key {parent.heading.primary_key}"
+        )
+    by_old = {old: new for new, old in renames.items()}
+    return [
+        replace(
+            parent.heading[name],
+            name=by_old.get(name, name),
+            in_key=parent.spec.in_key,
+            nullable=parent.spec.nullable,
+            default=None,
+            autoincrement=False,
+            expression=None,
+            source=None,
+        )
+        for name in parent.heading.primary_key
+    ]
+
+
+def _attribute(spec: AttributeSpec) -> Attribute:
+    return Attribute(
+        name=spec.name,
+        type=spec.type,
+        in_key=spec.in_key,
+        nullable=spec.nullable,
+        default=spec.default,
+        comment=spec.comment,
+        core=spec.core,
+    )
+
+
+def build_heading(spec: TableSpec, parents: Sequence[Parent], table: str) -> Heading:
+    """The heading a definition declares, with foreign keys (before any SQL)."""
+    attrs: dict[str, Attribute] = {}
+    fks: list[ForeignKey] = []
+    indexes = [Index(ix.attributes, ix.unique) for ix in spec.indexes]
+    by_line = {p.spec.line: p for p in parents}
+    for item in spec.items:
+        if isinstance(item, AttributeSpec):
+            if item.name in attrs:
+                raise DeclarationError(
+                    f"{table}: line {item.line}: attribute {item.name!r} is declared twice"
+                )
+            attrs[item.name] = _attribute(item)
+            continue
+        parent = by_line[item.line]
+        new = _fk_attributes(parent, table)
+        for attr in new:
+            if attr.name in attrs and attrs[attr.name].type != attr.type:
+                raise DeclarationError(
+                    f"{table}: line {item.line}: attribute {attr.name!r} from {item.ref} "
+                    f"conflicts with an attribute of type {attrs[attr.name].type}"
+                )
+            attrs.setdefault(attr.name, attr)
+        fk_cols = tuple(a.name for a in new)
+        fks.append(ForeignKey(parent.full_name, tuple(zip(fk_cols, parent.heading.primary_key))))
+        if item.unique:
+            indexes.append(Index(fk_cols, True))
+    if not any(a.in_key for a in attrs.values()):
+        raise DeclarationError(f"{table}: the definition declares no primary-key attribute")
+    for index in indexes:
+        for name in index.columns:
+            if name not in attrs:
+                raise DeclarationError(f"{table}: index on unknown attribute {name!r}")
+    ordered = [a for a in attrs.values() if a.in_key] + [a for a in attrs.values() if not a.in_key]
+    return Heading(tuple(ordered), spec.comment, tuple(fks), tuple(indexes))
+
+
+def _native(
+    attr: Attribute, adapter: Adapter, schema: str, enums: dict[str, tuple[str, ...]]
+) -> str:
+    if not attr.core:
+        return attr.type
+    base, args = split_type(attr.type)
+    enum_name = ""
+    if base == "enum" and adapter.enum_is_named_type:
+        values = enum_values(attr.type)
+        enum_name = adapter.enum_type_name(schema, values)
+        enums[adapter.split_full_name(enum_name)[1]] = values
+    return adapter.core_to_native(base, args, enum_name=enum_name)
+
+
+def _default(attr: Attribute, adapter: Adapter) -> str:
+    if attr.nullable:
+        return " DEFAULT NULL"
+    if attr.default is None:
+        return ""
+    text = attr.default
+    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+        text = adapter.string_literal(text[1:-1].replace(text[0] * 2, text[0]))
+    elif attr.type == "bool" and text.lower() in ("true", "false", "1", "0"):
+        text = adapter.bool_literal(text.lower() in ("true", "1"))
+    return f" DEFAULT {text}"
+
+
+def _fk_indexes(heading: Heading, adapter: Adapter) -> list[Index]:
+    """Indexes for foreign-key columns the server would not index by itself."""
+    if adapter.indexes_foreign_keys:
+        return []
+    covered = [tuple(heading.primary_key), *(ix.columns for ix in heading.indexes)]
+    extra: list[Index] = []
+    for fk in heading.foreign_keys:
+        cols = tuple(child for child, _ in fk.attr_map)
+        if not any(c[: len(cols)] == cols for c in covered):
+            extra.append(Index(cols, False))
+            covered.append(cols)
+    return extra
+
+
+def compile_table(heading: Heading, schema: str, table: str, adapter: Adapter) -> list[str]:
+    """The statements that create a table with ``heading`` (on, say, a staging server too)."""
+    q = adapter.quote
+    full = adapter.full_name(schema, table)
+    enums: dict[str, tuple[str, ...]] = {}
+    lines = []
+    comments = {}
+    for attr in heading.attributes:
+        native = _native(attr, adapter, schema, enums)
+        comment = join_comment(attr.type if attr.core else None, attr.comment)
+        comments[attr.name] = comment
+        null = "" if attr.nullable else " NOT NULL"
+        lines.append(
+            f"{q(attr.name)} {native}{null}{_default(attr, adapter)}"
+            f"{adapter.column_comment_sql(comment)}"
+        )
+    lines.append(f"PRIMARY KEY ({', '.join(q(n) for n in heading.primary_key)})")
+    for fk in heading.foreign_keys:
+        child = ", ".join(q(c) for c, _ in fk.attr_map)
+        parent = ", ".join(q(p) for _, p in fk.attr_map)
+        lines.append(
+            f"FOREIGN KEY ({child}) REFERENCES {fk.parent} ({parent}) "
+            "ON UPDATE CASCADE ON DELETE RESTRICT"
+        )
+    indexes = [*heading.indexes, *_fk_indexes(heading, adapter)]
+    inline, after = adapter.index_statements(
+        schema, table, [(ix.unique, ix.columns) for ix in indexes]
+    )
+    lines += inline
+    body = ",\n  ".join(lines)
+    create = f"CREATE TABLE {full} (\n  {body}\n){adapter.table_options_sql(heading.comment)}"
+    return [
+        *adapter.pre_table_statements(schema, table, enums),
+        create,
+        *after,
+        *adapter.comment_statements(full, heading.comment, comments),
+    ]
+
+
+def declare(
+    spec: TableSpec, parents: Sequence[Parent], schema: str, table: str, adapter: Adapter
+) -> Declaration:
+    """Compile a parsed definition whose ``-> Parent`` references are resolved."""
+    heading = build_heading(spec, parents, table)
+    return Declaration(tuple(compile_table(heading, schema, table, adapter)), heading)

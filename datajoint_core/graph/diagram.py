@@ -1,0 +1,405 @@
+"""``dj.Diagram``: the dependency graph that renders a pipeline and drives restrict / prune /
+preview / cascade, delete and drop.
+
+>>> export = (dj.Diagram(schema)                                    # doctest: +SKIP
+...           .restrict(Subject & {"species": "mouse"})
+...           .restrict(Session & "session_date > '2024-01-01'")
+...           .prune())
+>>> export.preview()                                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from ..condition import Fragment
+from ..errors import DataJointError
+from ..expression import QueryExpression, as_expression
+from .dependencies import build_graph
+from .propagate import (
+    Mode,
+    PartIntegrity,
+    Propagation,
+    Seed,
+    propagate,
+    topological_order,
+    upward_attr_map,
+)
+from .sql import RestrictionSQL
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+
+_MAX_UPWARD_ROUNDS = 32
+
+
+class _HybridMethod:
+    """A method usable on the class (``Diagram.cascade(expr)``) and on an instance."""
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            make = owner._for  # type: ignore[attr-defined]
+            return lambda expr, *args, **kwargs: self.func(make(expr), expr, *args, **kwargs)
+        return types.MethodType(self.func, obj)
+
+
+def _schemas_of(source: Any) -> tuple[Connection, list[str], set[str] | None]:
+    """(connection, schemas to load, tables to show or None for all) of a Diagram source."""
+    from ..schema import Schema
+    from ..table import Table
+
+    if isinstance(source, Schema):
+        return source.connection, [source.database], None  # type: ignore[list-item]
+    if isinstance(source, types.ModuleType):
+        schema = getattr(source, "schema", None)
+        if isinstance(schema, Schema):
+            return _schemas_of(schema)
+        tables = [
+            v
+            for v in vars(source).values()
+            if isinstance(v, type) and issubclass(v, Table) and v._bound()
+        ]
+        if not tables:
+            raise DataJointError(f"module {source.__name__} holds no declared tables")
+        return _schemas_of(tables)
+    if isinstance(source, (list, tuple, set)):
+        found = [_schemas_of(s) for s in source]
+        if not found:
+            raise DataJointError("a Diagram needs at least one schema or table")
+        conn = found[0][0]
+        schemas = sorted({s for _, ss, _ in found for s in ss})
+        shown: set[str] | None = set()
+        for _, _, shown_here in found:
+            shown = None if shown_here is None or shown is None else shown | shown_here
+        return conn, schemas, shown
+    table = as_expression(source)
+    if isinstance(table, Table):
+        return table.connection, [table.database], {table.full_table_name}  # type: ignore[list-item]
+    raise DataJointError(f"cannot make a Diagram of {source!r}")
+
+
+class Diagram:
+    """The dependency graph of some schemas, and a view of some of its tables."""
+
+    def __init__(self, source: Any, context: Any = None) -> None:
+        if isinstance(source, Diagram):
+            self.__dict__.update(copy.copy(source.__dict__))
+            return
+        conn, schemas, shown = _schemas_of(source)
+        self.connection = conn
+        self.graph: nx.MultiDiGraph = build_graph(conn, schemas)
+        self.schemas = schemas
+        if shown is None:
+            shown = {n for n, s in self.graph.nodes(data="schema") if s in schemas}
+        self.nodes_to_show: set[str] = set(shown)
+        self._mode: Mode | None = None
+        self._part_integrity = PartIntegrity.ENFORCE
+        self._seeds: dict[str, list[Seed]] = {}
+        self._fragments: dict[int, Fragment] = {}
+        self._labels: dict[int, str] = {}
+        self._counts: dict[str, int] | None = None
+
+    @classmethod
+    def _for(cls, expr: Any) -> Diagram:
+        """A diagram of the schema of ``expr`` and everything downstream of it."""
+        return cls(_seed_table(expr))
+
+    def _copy(self) -> Diagram:
+        clone = copy.copy(self)
+        clone.nodes_to_show = set(self.nodes_to_show)
+        clone._seeds = {k: list(v) for k, v in self._seeds.items()}
+        clone._fragments = dict(self._fragments)
+        clone._labels = dict(self._labels)
+        clone._counts = None
+        return clone
+
+    # -- the view ------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Diagram:
+        clone = self._copy()
+        if isinstance(other, int):
+            for _ in range(other):
+                clone.nodes_to_show |= {
+                    c for n in clone.nodes_to_show for c in self.graph.successors(n)
+                }
+        else:
+            other_diagram = other if isinstance(other, Diagram) else Diagram(other)
+            clone.graph = nx.compose(self.graph, other_diagram.graph)
+            clone.nodes_to_show |= other_diagram.nodes_to_show
+        return clone
+
+    def __sub__(self, other: Any) -> Diagram:
+        clone = self._copy()
+        if isinstance(other, int):
+            for _ in range(other):
+                clone.nodes_to_show |= {
+                    p for n in clone.nodes_to_show for p in self.graph.predecessors(n)
+                }
+        else:
+            other_diagram = other if isinstance(other, Diagram) else Diagram(other)
+            clone.nodes_to_show -= other_diagram.nodes_to_show
+        return clone
+
+    def __mul__(self, other: Any) -> Diagram:
+        clone = self._copy()
+        other_diagram = other if isinstance(other, Diagram) else Diagram(other)
+        clone.nodes_to_show &= other_diagram.nodes_to_show
+        return clone
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.topological_order())
+
+    def __len__(self) -> int:
+        return len(self.nodes_to_show)
+
+    def topological_order(self) -> list[str]:
+        return topological_order(self.graph, self.nodes_to_show)
+
+    # -- restrictions --------------------------------------------------------------------
+    def _add_seed(self, expr: Any) -> str:
+        table = _seed_table(expr)
+        if table.connection is not self.connection:
+            raise DataJointError(
+                "the restriction comes from a different connection than the diagram"
+            )
+        node = table.full_table_name
+        if node not in self.graph:
+            raise DataJointError(f"{node} is not in this diagram")
+        seed_id = len(self._fragments)
+        self._fragments[seed_id] = _seed_fragment(table)
+        self._labels[seed_id] = _describe_seed(table)
+        self._seeds.setdefault(node, []).append(Seed(seed_id, table.restriction_attributes))
+        return node
+
+    def restrict(self, expr: Any) -> Diagram:
+        """Keep the rows of ``expr``'s table that match, and downstream only the rows that
+        reference kept rows (AND across restrictions). Chains from different seeds."""
+        if self._mode is Mode.CASCADE:
+            raise DataJointError("restrict() cannot follow cascade(): a delete diagram is one-shot")
+        clone = self._copy()
+        clone._mode = Mode.RESTRICT
+        clone._add_seed(expr)
+        return clone
+
+    @_HybridMethod
+    def cascade(self, expr: Any, part_integrity: str = "enforce") -> Diagram:
+        """Prepare a delete: ``expr``'s rows and every row that depends on them (OR across paths).
+        Ancestors and unrelated tables leave the diagram."""
+        if self._mode is Mode.CASCADE:
+            raise DataJointError("cascade() can be called only once on a diagram")
+        if self._mode is Mode.RESTRICT:
+            raise DataJointError("cascade() cannot follow restrict(): use a new Diagram")
+        try:
+            integrity = PartIntegrity(part_integrity)
+        except ValueError:
+            choices = [p.value for p in PartIntegrity]
+            raise DataJointError(
+                f"part_integrity must be one of {choices}, got {part_integrity!r}"
+            ) from None
+        clone = self._copy()
+        clone._mode = Mode.CASCADE
+        clone._part_integrity = integrity
+        clone._add_seed(expr)
+        clone._settle_upward()
+        clone.nodes_to_show = set(clone.propagation().nodes)
+        return clone
+
+    def _settle_upward(self) -> None:
+        """part_integrity="cascade": restrict masters to the masters of reached part rows."""
+        if self._part_integrity is not PartIntegrity.CASCADE:
+            return
+        added: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[str, str], frozenset[tuple[Any, ...]]] = {}
+        for _ in range(_MAX_UPWARD_ROUNDS):
+            prop = self.propagation()
+            sql = self.sql(prop)
+            changed = False
+            for part, master in prop.upward:
+                pairs = upward_attr_map(self.graph, part, master)
+                select = sql.select(part, [c for c, _ in pairs], distinct=True)
+                keys = frozenset(
+                    tuple(r) for r in self.connection.fetchall(select.sql, select.params)
+                )
+                if seen.get((part, master)) == keys:
+                    continue
+                seen[(part, master)] = keys
+                changed = True
+                fragment = _literal_keys(
+                    self.connection, [m for _, m in pairs], sorted(keys, key=repr)
+                )
+                if (part, master) in added:
+                    self._fragments[added[(part, master)]] = fragment
+                else:
+                    seed_id = len(self._fragments)
+                    added[(part, master)] = seed_id
+                    self._fragments[seed_id] = fragment
+                    self._labels[seed_id] = f"masters of {part}"
+                    self._seeds.setdefault(master, []).append(
+                        Seed(seed_id, frozenset(m for _, m in pairs))
+                    )
+            if not changed:
+                return
+        raise DataJointError("part_integrity='cascade' did not settle")
+
+    def propagation(self) -> Propagation:
+        if self._mode is None:
+            raise DataJointError("No restrictions applied: call restrict() or cascade() first")
+        return propagate(self.graph, self._seeds, self._mode, self._part_integrity)
+
+    def sql(self, propagation: Propagation | None = None) -> RestrictionSQL:
+        prop = propagation or self.propagation()
+        return RestrictionSQL(self.connection.adapter, self.graph, prop, self._fragments)
+
+    @property
+    def mode(self) -> Mode | None:
+        return self._mode
+
+    @property
+    def part_integrity(self) -> PartIntegrity:
+        return self._part_integrity
+
+    def restricted_tables(self) -> list[str]:
+        """The restricted tables shown, in topological order."""
+        prop = self.propagation()
+        return [
+            n for n in topological_order(self.graph, self.nodes_to_show) if n in prop.restrictions
+        ]
+
+    def reasons(self) -> dict[str, list[str]]:
+        """For each restricted table: its own conditions, or the parents that restrict it."""
+        prop = self.propagation()
+        out: dict[str, list[str]] = {}
+        for node, restriction in prop.restrictions.items():
+            out[node] = [
+                self._labels.get(t.seed, "?") if t.seed is not None else f"via {t.parent}"
+                for t in restriction.terms
+            ]
+        return out
+
+    def preview(self) -> dict[str, int]:
+        """``{full_table_name: row_count}`` of the restricted tables shown (one COUNT each)."""
+        if self._counts is None:
+            sql = self.sql()
+            counts = {}
+            for node in self.restricted_tables():
+                fragment = sql.count(node)
+                counts[node] = int(self.connection.fetchall(fragment.sql, fragment.params)[0][0])
+            self._counts = counts
+        return dict(self._counts)
+
+    counts = preview
+
+    def prune(self) -> Diagram:
+        """Remove the restricted tables with no matching rows (without restrictions: the empty
+        tables). Removed tables stay in the graph, so a later restrict() flows through them."""
+        if self._mode is Mode.CASCADE:
+            raise DataJointError("prune() cannot follow cascade(): a delete diagram is one-shot")
+        clone = self._copy()
+        if self._mode is None:
+            sql_of = {n: Fragment(f"SELECT count(*) FROM {n}") for n in clone.nodes_to_show}
+            empty = {n for n, f in sql_of.items() if not int(self.connection.fetchall(f.sql)[0][0])}
+        else:
+            counts = clone.preview()
+            empty = {n for n, c in counts.items() if c == 0}
+            clone._counts = {n: c for n, c in counts.items() if c}
+        clone.nodes_to_show -= empty
+        return clone
+
+    # -- rendering -----------------------------------------------------------------------
+    def _render_counts(self) -> dict[str, int] | None:
+        return self.preview() if self._mode is not None else None
+
+    def make_mermaid(self) -> str:
+        from .render import mermaid
+
+        return mermaid(self)
+
+    def make_dot(self) -> str:
+        from .render import dot
+
+        return dot(self)
+
+    def make_svg(self) -> str:
+        from .render import svg
+
+        return svg(self)
+
+    def _repr_svg_(self) -> str | None:
+        from .render import svg_or_none
+
+        return svg_or_none(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from .render import svg_or_none
+
+        bundle = {"text/plain": repr(self), "text/vnd.mermaid": self.make_mermaid()}
+        svg_text = svg_or_none(self)
+        if svg_text:
+            bundle["image/svg+xml"] = svg_text
+        return bundle
+
+    def __repr__(self) -> str:
+        mode = f", {self._mode.value}" if self._mode else ""
+        return f"<Diagram of {len(self.nodes_to_show)} tables{mode}>"
+
+
+def _seed_table(expr: Any) -> Any:
+    """The Table (class or restricted instance) a restriction seed is made of."""
+    from ..table import Table
+
+    table = as_expression(expr)
+    if not isinstance(table, Table):
+        kind = "a query expression" if isinstance(table, QueryExpression) else repr(expr)
+        raise DataJointError(
+            f"a diagram restriction must be a (restricted) table, not {kind}; "
+            "restrict the table itself, e.g. Session & {'subject_id': 1}"
+        )
+    return table
+
+
+def _seed_fragment(table: Any) -> Fragment:
+    """The condition a restricted table puts on its own columns."""
+    if table._top is not None:
+        q = table.adapter.quote
+        key = table.primary_key
+        inner = table.make_sql(key)
+        cols = ", ".join(q(k) for k in key)
+        target = cols if len(key) == 1 else f"({cols})"
+        return Fragment(f"{target} IN (SELECT {cols} FROM ({inner.sql}) AS _top)", inner.params)
+    where = table.where_fragment()
+    return where if where is not None else Fragment("1 = 1")
+
+
+def _describe_seed(table: Any) -> str:
+    where = table.where_fragment()
+    text = where.sql.replace("%%", "%") if where else "all rows"
+    if where and where.params:
+        text += " " + repr(list(where.params))
+    if table._top is not None:
+        text += f" top {table._top.limit}"
+    return text
+
+
+def _literal_keys(
+    connection: Connection, columns: list[str], keys: Iterable[tuple[Any, ...]]
+) -> Fragment:
+    """``(cols) IN ((%s, %s), ...)``: a set of keys frozen as parameters."""
+    rows = list(keys)
+    if not rows:
+        return Fragment("1 = 0")
+    q = connection.adapter.quote
+    if len(columns) == 1:
+        marks = ", ".join(["%s"] * len(rows))
+        return Fragment(f"{q(columns[0])} IN ({marks})", tuple(r[0] for r in rows))
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    cols = "(" + ", ".join(q(c) for c in columns) + ")"
+    return Fragment(
+        f"{cols} IN ({', '.join([row] * len(rows))})", tuple(v for r in rows for v in r)
+    )

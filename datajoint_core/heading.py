@@ -1,0 +1,246 @@
+"""Headings: the attributes of a table or query, read back from the database catalog.
+
+A core type declared here (or by the reference DataJoint) is kept at the start of the column
+comment as ``:int32:original comment``; a column without one gets the core type its native type
+corresponds to, or keeps its native type.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from .errors import DataJointError, UnknownAttributeError
+
+if TYPE_CHECKING:
+    from .adapters.base import Adapter, Catalog, ColumnInfo
+
+_TYPE_COMMENT = re.compile(
+    r"^:(?P<type><[^>]+>|[a-z0-9_]+(?:\((?:[^()'\"]|'[^']*'|\"[^\"]*\")*\))?):"
+)
+
+
+def split_comment(comment: str) -> tuple[str | None, str]:
+    """``':int32:the id'`` -> ``('int32', 'the id')``; a plain comment -> ``(None, comment)``."""
+    match = _TYPE_COMMENT.match(comment or "")
+    if match is None:
+        return None, comment or ""
+    return match.group("type"), comment[match.end() :]
+
+
+def join_comment(core_type: str | None, comment: str) -> str:
+    return f":{core_type}:{comment}" if core_type else comment
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One column of a heading."""
+
+    name: str
+    type: str  # core type ("int32", "varchar(32)", "enum('a','b')", "<blob>") or the native type
+    native_type: str = ""
+    in_key: bool = False
+    nullable: bool = False
+    default: str | None = None
+    comment: str = ""
+    core: bool = True
+    autoincrement: bool = False
+    declared: bool = False  # the core type came from the column comment
+    expression: str | None = None  # SQL of a computed attribute (proj / aggr)
+    source: str | None = None  # the column this attribute is renamed from
+
+    @property
+    def base_type(self) -> str:
+        """The type without parameters: ``'varchar(32)'`` -> ``'varchar'``."""
+        return self.type.split("(")[0].strip()
+
+    @property
+    def sql(self) -> str:
+        """What the attribute selects: its expression, its source column, or itself."""
+        return self.expression or self.source or self.name
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A foreign key of a table: ``attr_map`` maps child columns to parent columns."""
+
+    parent: str  # full table name of the parent
+    attr_map: tuple[tuple[str, str], ...]
+    name: str = ""
+
+    @property
+    def aliased(self) -> bool:
+        return any(child != parent for child, parent in self.attr_map)
+
+
+@dataclass(frozen=True)
+class Index:
+    columns: tuple[str, ...]
+    unique: bool
+
+
+@dataclass(frozen=True)
+class Heading:
+    """An ordered set of attributes (primary key first) with the table's metadata."""
+
+    attributes: tuple[Attribute, ...]
+    comment: str = ""
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    _by_name: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update({a.name: a for a in self.attributes})
+
+    def __iter__(self) -> Iterator[Attribute]:
+        return iter(self.attributes)
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __getitem__(self, name: str) -> Attribute:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownAttributeError(f"unknown attribute {name!r}") from None
+
+    def get(self, name: str) -> Attribute | None:
+        return self._by_name.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [a.name for a in self.attributes]
+
+    @property
+    def primary_key(self) -> list[str]:
+        return [a.name for a in self.attributes if a.in_key]
+
+    @property
+    def secondary_attributes(self) -> list[str]:
+        return [a.name for a in self.attributes if not a.in_key]
+
+    def select(self, names: Iterable[str]) -> Heading:
+        """A heading of the named attributes, in this heading's order (key first)."""
+        wanted = set(names)
+        for name in wanted:
+            self[name]  # raises for an unknown name
+        return Heading(tuple(a for a in self.attributes if a.name in wanted))
+
+    def plain(self) -> Heading:
+        """The same attributes as plain columns of a derived table (no expressions or renames)."""
+        return Heading(tuple(replace(a, expression=None, source=None) for a in self.attributes))
+
+    def with_key(self, key: Sequence[str]) -> Heading:
+        keyset = set(key)
+        ordered = [a for a in self.attributes if a.name in keyset] + [
+            a for a in self.attributes if a.name not in keyset
+        ]
+        return Heading(tuple(replace(a, in_key=a.name in keyset) for a in ordered))
+
+
+def attribute_from_column(column: ColumnInfo, in_key: bool, adapter: Adapter) -> Attribute:
+    declared, comment = split_comment(column.comment)
+    core_type = declared or adapter.native_to_core(column.native_type)
+    return Attribute(
+        name=column.name,
+        type=core_type or column.native_type,
+        native_type=column.native_type,
+        in_key=in_key,
+        nullable=column.nullable,
+        default=column.default,
+        comment=comment,
+        core=core_type is not None,
+        autoincrement=column.autoincrement,
+        declared=declared is not None,
+    )
+
+
+def headings_from_catalog(
+    catalog: Catalog, adapter: Adapter, known: dict[str, Heading] | None = None
+) -> dict[tuple[str, str], Heading]:
+    """The heading of every table in the catalog, keyed by (schema, table).
+
+    Foreign-key columns whose comment carries no core type (the reference leaves it out) take
+    the core type of the parent column they reference, from this catalog or from ``known``.
+    """
+    headings = _headings(catalog, adapter)
+    _inherit_types(headings, adapter, known or {})
+    return headings
+
+
+def _inherit_types(
+    headings: dict[tuple[str, str], Heading], adapter: Adapter, known: dict[str, Heading]
+) -> None:
+    by_name = dict(known)
+    by_name.update({adapter.full_name(*k): h for k, h in headings.items()})
+    for _ in range(16):  # one pass per level of a chain of foreign keys
+        changed = False
+        for key, heading in headings.items():
+            attrs = list(heading.attributes)
+            before = changed
+            changed = False
+            for fk in heading.foreign_keys:
+                parent = by_name.get(fk.parent)
+                if parent is None:
+                    continue
+                for child_col, parent_col in fk.attr_map:
+                    i = next(i for i, a in enumerate(attrs) if a.name == child_col)
+                    mine = attrs[i]
+                    theirs = parent.get(parent_col)
+                    if (
+                        theirs is not None
+                        and not mine.declared
+                        and theirs.type != mine.type
+                        and theirs.native_type == mine.native_type
+                    ):
+                        attrs[i] = replace(mine, type=theirs.type, core=theirs.core)
+                        changed = True
+            if changed:
+                headings[key] = replace(heading, attributes=tuple(attrs), _by_name={})
+                by_name[adapter.full_name(*key)] = headings[key]
+            changed = changed or before
+        if not changed:
+            return
+
+
+def _headings(catalog: Catalog, adapter: Adapter) -> dict[tuple[str, str], Heading]:
+    columns: dict[tuple[str, str], list[ColumnInfo]] = {}
+    for column in catalog.columns:
+        columns.setdefault((column.schema, column.table), []).append(column)
+    fks: dict[tuple[str, str], list[ForeignKey]] = {}
+    for fk in catalog.foreign_keys:
+        fks.setdefault((fk.schema, fk.table), []).append(
+            ForeignKey(
+                parent=adapter.full_name(fk.ref_schema, fk.ref_table),
+                attr_map=tuple(zip(fk.columns, fk.ref_columns)),
+                name=fk.name,
+            )
+        )
+    indexes: dict[tuple[str, str], list[Index]] = {}
+    for index in catalog.indexes:
+        indexes.setdefault((index.schema, index.table), []).append(
+            Index(index.columns, index.unique)
+        )
+    headings = {}
+    for info in catalog.tables:
+        if info.table.startswith("~"):  # hidden tables (lineage, jobs) are not part of a pipeline
+            continue
+        key = (info.schema, info.table)
+        pk = catalog.primary_keys.get(key, ())
+        cols = columns.get(key, [])
+        if not cols:
+            raise DataJointError(f"table {info.schema}.{info.table} has no columns")
+        attrs = [attribute_from_column(c, c.name in pk, adapter) for c in cols]
+        attrs.sort(key=lambda a: (not a.in_key, pk.index(a.name) if a.in_key else 0))
+        headings[key] = Heading(
+            tuple(attrs),
+            comment=info.comment,
+            foreign_keys=tuple(fks.get(key, ())),
+            indexes=tuple(indexes.get(key, ())),
+        )
+    return headings

@@ -1,0 +1,463 @@
+"""Tables: a base table is a query expression that can also be declared, inserted into,
+deleted from and dropped.
+
+Table classes work at the class level too: ``Session & key``, ``Session.to_dicts()``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .condition import Fragment, encode, records
+from .errors import DataJointError, DuplicateError, IntegrityError, QueryError
+from .expression import QueryExpression, as_expression
+from .graph.dependencies import build_graph, catalog_of
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .connection import Connection
+
+logger = logging.getLogger("datajoint_core")
+_INSERT_PARAMS = 20_000  # parameters per INSERT statement
+
+
+class _TableMeta(type):
+    """Lets a declared table class be used as its own instance: ``Session & key``."""
+
+    def __getattribute__(cls, name: str) -> Any:
+        if name.startswith("_"):
+            return super().__getattribute__(name)
+        raw = None
+        for klass in type.__getattribute__(cls, "__mro__"):
+            if name in klass.__dict__:
+                raw = klass.__dict__[name]
+                break
+        bindable = inspect.isfunction(raw) or isinstance(raw, property)
+        if bindable and type.__getattribute__(cls, "_bound")():
+            return getattr(cls(), name)
+        return super().__getattribute__(name)
+
+    def __and__(cls, other: Any) -> QueryExpression:
+        return cls() & other
+
+    def __sub__(cls, other: Any) -> QueryExpression:
+        return cls() - other
+
+    def __mul__(cls, other: Any) -> QueryExpression:
+        return cls() * other
+
+    def __add__(cls, other: Any) -> QueryExpression:
+        return cls() + other
+
+    def __len__(cls) -> int:
+        return len(cls())
+
+    def __iter__(cls) -> Iterator[dict[str, Any]]:
+        return iter(cls())
+
+    def __contains__(cls, item: Any) -> bool:
+        return item in cls()
+
+
+class Table(QueryExpression, metaclass=_TableMeta):
+    """A base table. Subclass a tier (Manual, Lookup, ...) and decorate with ``@schema``."""
+
+    definition: ClassVar[str] = ""
+    database: ClassVar[str | None] = None
+    tier_prefix: ClassVar[str] = ""
+    _class_connection: ClassVar[Connection | None] = None
+    _stored_name: ClassVar[str | None] = None
+
+    @classmethod
+    def _bound(cls) -> bool:
+        return cls._class_connection is not None and cls.database is not None
+
+    def __init__(self) -> None:
+        cls = type(self)
+        if not cls._bound():
+            raise DataJointError(
+                f"table class {cls.__name__} is not bound to a schema: decorate it with @schema"
+            )
+        name = cls._table_name()
+        heading = catalog_of(cls._class_connection).heading(cls.database, name)  # type: ignore[arg-type]
+        if heading is None:
+            raise DataJointError(
+                f"table {cls.database}.{name} does not exist; declare it with @schema"
+            )
+        self._connection = cls._class_connection  # type: ignore[assignment]
+        self._heading = heading
+        self._from = Fragment(self.full_table_name)
+        self._label = cls.__name__
+
+    # -- names ---------------------------------------------------------------------------
+    @classmethod
+    def _base_name(cls) -> str:
+        from .user_tables import to_snake
+
+        return cls.tier_prefix + to_snake(cls.__name__)
+
+    @classmethod
+    def _table_name(cls) -> str:
+        return cls._stored_name or cls._base_name()
+
+    @property
+    def table_name(self) -> str:
+        return type(self)._table_name()
+
+    @property
+    def full_table_name(self) -> str:
+        cls = type(self)
+        return cls._class_connection.adapter.full_name(cls.database, cls._table_name())  # type: ignore[union-attr, arg-type]
+
+    @property
+    def class_name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def is_restricted(self) -> bool:
+        return bool(self._where) or self._top is not None
+
+    # -- declaration ---------------------------------------------------------------------
+    @classmethod
+    def _declare(cls, context: Mapping[str, Any]) -> None:
+        from .declare.ddl import Parent, declare
+        from .declare.parser import ForeignKeySpec, parse_definition
+
+        conn = cls._class_connection
+        assert conn is not None and cls.database is not None
+        name = cls._table_name()
+        spec = parse_definition(cls.definition, cls.__name__)
+        parents = []
+        for item in spec.items:
+            if isinstance(item, ForeignKeySpec):
+                target = _resolve(item.ref, context, cls)
+                schema = conn.adapter.split_full_name(target.full_table_name)[0]
+                parents.append(Parent(item, target.full_table_name, schema, target.heading))
+        declaration = declare(spec, parents, cls.database, name, conn.adapter)
+        if conn.in_transaction:
+            raise DataJointError(f"cannot declare {cls.__name__} inside a transaction")
+        for statement in declaration.statements:
+            conn.execute(statement)
+        catalog_of(conn).invalidate(cls.database)
+        logger.info("declared %s", conn.adapter.full_name(cls.database, name))
+
+    # -- insert --------------------------------------------------------------------------
+    def insert1(self, row: Any, **kwargs: Any) -> None:
+        """Insert one row (a dict or a sequence in heading order)."""
+        self.insert([row], **kwargs)
+
+    def insert(
+        self,
+        rows: Any,
+        *,
+        skip_duplicates: bool = False,
+        ignore_extra_fields: bool = False,
+        replace: bool = False,
+        batch_size: int | None = None,
+    ) -> None:
+        """Insert rows: dicts, sequences, a DataFrame, a pyarrow Table or RecordBatch, or a query.
+
+        Rows go in multi-row INSERT statements inside one transaction (joined if one is open):
+        all or none of them land.
+        """
+        if self.is_restricted:
+            raise DataJointError(f"{self._label}: cannot insert into a restricted table")
+        source = as_expression(rows)
+        if source is not None:
+            self._insert_query(source, skip_duplicates, ignore_extra_fields, replace)
+            return
+        conn = self.connection
+        own = not conn.in_transaction
+        if own:
+            conn.start_transaction()
+        try:
+            for fields, chunk in self._chunks(rows, ignore_extra_fields, batch_size):
+                sql = self.adapter.insert_sql(
+                    self.full_table_name,
+                    fields,
+                    len(chunk),
+                    skip_duplicates=skip_duplicates,
+                    replace=replace,
+                    primary_key=self.primary_key,
+                )
+                conn.execute(sql, [v for row in chunk for v in row])
+        except BaseException as err:
+            if own:
+                conn.cancel_transaction()
+            if isinstance(err, (DuplicateError, IntegrityError)):
+                raise type(err)(f"{self._label}: {err}") from err
+            if isinstance(err, QueryError):
+                raise QueryError(f"{self._label}: {err}") from err
+            raise
+        if own:
+            conn.commit_transaction()
+
+    def _rows(self, rows: Any) -> Iterable[Any]:
+        if hasattr(rows, "to_pylist") and hasattr(rows, "schema"):  # pyarrow Table / RecordBatch
+            if hasattr(rows, "to_batches"):
+                return (r for batch in rows.to_batches() for r in batch.to_pylist())
+            return rows.to_pylist()
+        converted = records(rows)
+        if converted is not None:
+            return converted
+        if isinstance(rows, Mapping):
+            raise DataJointError(f"{self._label}: insert() takes a list of rows; use insert1()")
+        return rows
+
+    def _chunks(
+        self, rows: Any, ignore_extra: bool, batch_size: int | None
+    ) -> Iterator[tuple[list[str], list[list[Any]]]]:
+        """(fields, encoded rows) in chunks that share the same fields."""
+        pending: dict[tuple[str, ...], list[list[Any]]] = {}
+        for row in self._rows(rows):
+            fields, values = self._encode_row(row, ignore_extra)
+            chunk = pending.setdefault(fields, [])
+            chunk.append(values)
+            limit = batch_size or max(1, _INSERT_PARAMS // max(1, len(fields)))
+            if len(chunk) >= limit:
+                yield list(fields), chunk
+                pending[fields] = []
+        for fields, chunk in pending.items():
+            if chunk:
+                yield list(fields), chunk
+
+    def _encode_row(self, row: Any, ignore_extra: bool) -> tuple[tuple[str, ...], list[Any]]:
+        heading = self.heading
+        if isinstance(row, Mapping):
+            extra = [k for k in row if k not in heading]
+            if extra and not ignore_extra:
+                raise DataJointError(
+                    f"{self._label}: unknown attribute(s) {extra} in {dict(row)!r}; "
+                    "pass ignore_extra_fields=True to skip them"
+                )
+            fields = tuple(n for n in heading.names if n in row)
+            values = [row[n] for n in fields]
+        else:
+            values = list(row)
+            if len(values) != len(heading):
+                raise DataJointError(
+                    f"{self._label}: a row of {len(values)} values for {len(heading)} attributes "
+                    f"{heading.names}"
+                )
+            fields = tuple(heading.names)
+        missing = [k for k in heading.primary_key if k not in fields]
+        if missing:
+            raise DataJointError(
+                f"{self._label}: row {row!r} lacks primary-key attribute(s) {missing}"
+            )
+        encoded = [self._encode(heading[f], v) for f, v in zip(fields, values)]
+        return fields, encoded
+
+    def _encode(self, attr: Any, value: Any) -> Any:
+        if value is None:
+            if attr.in_key or not (attr.nullable or attr.default is not None):
+                raise DataJointError(f"{self._label}.{attr.name}: NULL is not allowed")
+            return None
+        _check_value(self._label, attr, value)
+        return encode(value, attr, self.adapter)
+
+    def _insert_query(
+        self, source: QueryExpression, skip: bool, ignore_extra: bool, replace: bool
+    ) -> None:
+        fields = [n for n in source.heading.names if n in self.heading]
+        extra = [n for n in source.heading.names if n not in self.heading]
+        if extra and not ignore_extra:
+            raise DataJointError(f"{self._label}: the query has unknown attribute(s) {extra}")
+        select = source.make_sql(fields)
+        head = self.adapter.insert_sql(
+            self.full_table_name,
+            fields,
+            1,
+            skip_duplicates=skip,
+            replace=replace,
+            primary_key=self.primary_key,
+        )
+        prefix, _, suffix = head.partition(" VALUES ")
+        suffix = suffix.partition(")")[2]  # keep ON CONFLICT ... after the VALUES row
+        self.connection.execute(f"{prefix} {select.sql}{suffix}", select.params)
+
+    # -- quick delete and drop -----------------------------------------------------------
+    def delete_quick(self, get_count: bool = False) -> int | None:
+        """Delete the restricted rows without cascading (the database refuses if children exist)."""
+        adapter = self.adapter
+        if self._top is None:
+            where = self.where_fragment()
+            sql = adapter.delete_sql(self.full_table_name, where.sql if where else "1 = 1")
+            count = self.connection.execute(sql, where.params if where else ())
+        else:
+            keys = self.make_sql(self.primary_key)
+            sql = adapter.delete_by_keys_sql(self.full_table_name, self.primary_key, keys.sql)
+            count = self.connection.execute(sql, keys.params)
+        return count if get_count else None
+
+    def drop_quick(self) -> None:
+        """Drop this table without looking at dependent tables."""
+        if self.is_restricted:
+            raise DataJointError(f"{self._label}: a restricted table cannot be dropped")
+        cls = type(self)
+        for statement in self.adapter.drop_table_statements(cls.database, cls._table_name()):
+            self.connection.execute(statement)
+        catalog_of(self.connection).invalidate(cls.database)  # type: ignore[arg-type]
+        logger.info("dropped %s", self.full_table_name)
+
+    # -- delete and drop through the dependency graph ------------------------------------
+    def delete(
+        self, transaction: bool = True, prompt: bool | None = None, part_integrity: str = "enforce"
+    ) -> int:
+        """Delete the restricted rows and every row that depends on them, leaves first."""
+        from .cascade import delete
+
+        return delete(self, transaction=transaction, prompt=prompt, part_integrity=part_integrity)
+
+    def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
+        """Drop this table and every table that depends on it, in every schema."""
+        from .cascade import drop
+
+        if self.is_restricted:
+            raise DataJointError(f"{self._label}: a restricted table cannot be dropped")
+        drop(self, prompt=prompt, part_integrity=part_integrity)
+
+    # -- the dependency graph ------------------------------------------------------------
+    def _graph(self) -> nx.MultiDiGraph:
+        return build_graph(self.connection, [type(self).database])  # type: ignore[list-item]
+
+    def parents(self, as_objects: bool = False, foreign_key_info: bool = False) -> list[Any]:
+        graph = self._graph()
+        names = list(dict.fromkeys(graph.predecessors(self.full_table_name)))
+        return self._names(names, as_objects)
+
+    def children(self, as_objects: bool = False) -> list[Any]:
+        graph = self._graph()
+        names = list(dict.fromkeys(graph.successors(self.full_table_name)))
+        return self._names(names, as_objects)
+
+    def ancestors(self, as_objects: bool = False) -> list[Any]:
+        import networkx as nx
+
+        from .graph.propagate import topological_order
+
+        graph = self._graph()
+        names = topological_order(graph, nx.ancestors(graph, self.full_table_name))
+        return self._names(names, as_objects)
+
+    def descendants(self, as_objects: bool = False) -> list[Any]:
+        import networkx as nx
+
+        from .graph.propagate import topological_order
+
+        graph = self._graph()
+        names = topological_order(graph, nx.descendants(graph, self.full_table_name))
+        return self._names(names, as_objects)
+
+    def parts(self, as_objects: bool = False) -> list[Any]:
+        graph = self._graph()
+        names = [n for n, m in graph.nodes(data="master") if m == self.full_table_name]
+        return self._names(sorted(names), as_objects)
+
+    def _names(self, names: list[str], as_objects: bool) -> list[Any]:
+        if not as_objects:
+            return names
+        return [FreeTable(self.connection, n) for n in names]
+
+    def describe(self, context: Mapping[str, Any] | None = None) -> str:
+        """The definition of this table, reconstructed from the database."""
+        from .describe import describe
+
+        return describe(self)
+
+
+def _resolve(ref: str, context: Mapping[str, Any], cls: type[Table]) -> Table:
+    """A ``-> Parent`` reference as a table instance."""
+    head, *rest = ref.split(".")
+    if head == "master" and getattr(cls, "master", None) is not None:
+        target: Any = cls.master
+    elif head in context:
+        target = context[head]
+    else:
+        raise DataJointError(f"{cls.__name__}: cannot resolve '-> {ref}': {head!r} is not defined")
+    for part in rest:
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise DataJointError(f"{cls.__name__}: cannot resolve '-> {ref}'") from None
+    table = as_expression(target)
+    if not isinstance(table, Table):
+        raise DataJointError(f"{cls.__name__}: '-> {ref}' does not name a table")
+    return table
+
+
+_INT_BASES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+
+
+def _check_value(label: str, attr: Any, value: Any) -> None:
+    """A clear error for a value that cannot go into the attribute's core type."""
+    import numbers
+
+    base = attr.base_type if attr.core else ""
+    ok = True
+    if base in _INT_BASES:
+        ok = (
+            isinstance(value, numbers.Integral)
+            or (isinstance(value, str) and value.strip().lstrip("-").isdigit())
+            or (isinstance(value, float) and value.is_integer())
+        )
+    elif base in ("float32", "float64", "decimal"):
+        ok = isinstance(value, numbers.Number)
+        if isinstance(value, str):
+            try:
+                float(value)
+                ok = True
+            except ValueError:
+                ok = False
+    if not ok:
+        raise DataJointError(f"{label}.{attr.name}: {value!r} is not a valid {attr.type}")
+
+
+class FreeTable(Table):
+    """A table named by ``schema.table``, without a class of its own."""
+
+    def __init__(self, connection: Any, full_table_name: str | None = None) -> None:
+        if full_table_name is None:  # dj.FreeTable("schema.table") on the global connection
+            from .instance import check_global_access, conn
+
+            check_global_access("dj.FreeTable() without a connection")
+            connection, full_table_name = conn(), connection
+        schema, table = connection.adapter.split_full_name(full_table_name)
+        heading = catalog_of(connection).heading(schema, table)
+        if heading is None:
+            raise DataJointError(f"table {full_table_name} does not exist")
+        self._connection = connection
+        self._free_schema = schema
+        self._free_table = table
+        self._heading = heading
+        self._from = Fragment(connection.adapter.full_name(schema, table))
+        self._label = table
+
+    @property
+    def table_name(self) -> str:
+        return self._free_table
+
+    @property
+    def full_table_name(self) -> str:
+        return self.adapter.full_name(self._free_schema, self._free_table)
+
+    @property
+    def database(self) -> str:  # type: ignore[override]
+        return self._free_schema
+
+    def _graph(self) -> nx.MultiDiGraph:
+        return build_graph(self.connection, [self._free_schema])
+
+    def drop_quick(self) -> None:
+        if self.is_restricted:
+            raise DataJointError(f"{self._label}: a restricted table cannot be dropped")
+        for statement in self.adapter.drop_table_statements(self._free_schema, self._free_table):
+            self.connection.execute(statement)
+        catalog_of(self.connection).invalidate(self._free_schema)
+
+    def __repr__(self) -> str:
+        return f"FreeTable({self.full_table_name})\n" + super().__repr__()
