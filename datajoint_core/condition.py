@@ -29,6 +29,14 @@ class Fragment:
     params: tuple[Any, ...] = ()
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A condition already written in the backend's SQL, e.g. built from adapter methods."""
+
+    fragment: Fragment
+    attributes: frozenset[str] | None = None  # the columns it mentions (None: unknown)
+
+
 TRUE = Fragment("1 = 1")
 FALSE = Fragment("1 = 0")
 

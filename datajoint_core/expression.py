@@ -20,6 +20,7 @@ from .condition import (
     AndList,
     Fragment,
     Not,
+    Raw,
     Top,
     combine,
     dict_condition,
@@ -209,6 +210,8 @@ class QueryExpression:
             return (combine(frags, "AND") if frags else None), mentioned
         if isinstance(restriction, Top):
             raise DataJointError("dj.Top cannot be combined inside a list; restrict by it alone")
+        if isinstance(restriction, Raw):
+            return restriction.fragment, restriction.attributes
         if isinstance(restriction, str):
             return string_condition(self.heading, restriction, adapter, self._label), _columns(
                 restriction

@@ -1,25 +1,335 @@
-"""The ``subset`` command: a thin click layer over :mod:`subsetter.api`."""
+"""The ``subset`` command: parse, call :mod:`subsetter.api`, print. Nothing else.
+
+Exit codes: 0 success, 1 a runtime failure, 2 a usage or recipe mistake.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-@click.group()
+
+class RecipeProblem(click.UsageError):
+    """A recipe mistake: exit code 2, the file:line: key: message on stderr."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def _handle_errors(func: F) -> F:
+    """Turn expected failures into clean messages; ``--debug`` shows tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from datajoint_core.errors import DataJointError
+
+        from .api import SubsetError
+        from .recipe import RecipeError
+
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.Abort):
+            raise
+        except RecipeError as err:
+            if debug:
+                raise
+            raise RecipeProblem(str(err)) from None
+        except (SubsetError, DataJointError, OSError) as err:
+            if debug:
+                raise
+            raise click.ClickException(str(err)) from None
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            click.echo("Interrupted; nothing was published.", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Log every query with its time.")
 @click.version_option(package_name="datajoint-subsetter")
-def main() -> None:
-    """Write small, complete, correct slices of a DataJoint database."""
+def main(debug: bool, verbose: bool) -> None:
+    """Write small, complete, correct slices of a DataJoint database.
+
+    Example: subset run recipes/demo.yaml
+    """
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if verbose:
+        logging.getLogger("datajoint_core.sql").setLevel(logging.DEBUG)
+        logging.getLogger("subsetter").setLevel(logging.INFO)
 
 
 @main.command()
-@click.option("--dir", "directory", default=".subset/pg", show_default=True, help="Server data.")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@_handle_errors
+def validate(recipe: str) -> None:
+    """Check a recipe without connecting to any database.
+
+    Example: subset validate recipes/demo.yaml
+    """
+    from . import api
+
+    checked = api.validate(recipe)
+    outputs = ", ".join(f"{o.name} ({o.type.value})" for o in checked.outputs)
+    click.echo(f"{recipe}: valid; {len(checked.restrictions)} restrictions; outputs: {outputs}")
+
+
+def _plan_rows(plan: Any) -> list[dict[str, Any]]:
+    return [
+        {"table": t.display, "rows": t.count, "status": t.status, "reason": t.reason}
+        for t in plan.tables
+    ]
+
+
+def _print_plan(plan: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Subset preview", show_lines=False)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("reached by", overflow="fold")
+    for t in plan.tables:
+        table.add_row(t.display, f"{t.count:,}", t.reason)
+    console = Console()
+    console.print(table)
+    for name, why in plan.left_out.items():
+        console.print(f"  left out: {name} ({why})")
+    console.print(f"  {sum(t.count for t in plan.tables):,} rows in {len(plan.tables)} tables")
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
+@_handle_errors
+def preview(recipe: str, as_json: bool) -> None:
+    """Show the tables of the subset, their row counts and what restricted each.
+
+    Example: subset preview recipes/demo.yaml --json
+    """
+    from . import api
+
+    plan = api.preview(recipe)
+    if as_json:
+        click.echo(json.dumps({"tables": _plan_rows(plan), "left_out": plan.left_out}, indent=2))
+    else:
+        _print_plan(plan)
+
+
+class _Progress:
+    """Rich progress bars with rows/s on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+            )
+            self.bar.__enter__()
+        return self
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if table not in self.tasks:
+            self.tasks[table] = self.bar.add_task(table, total=total or None, rate="")
+        task = self.tasks[table]
+        self.bar.update(task, completed=done)
+        speed = self.bar.tasks[task].speed
+        self.bar.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option(
+    "--output", "-o", "outputs", multiple=True, help="Write only this output (repeatable)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_handle_errors
+def run(recipe: str, outputs: tuple[str, ...], as_json: bool) -> None:
+    """Preview, then write the subset to the recipe's outputs.
+
+    Example: subset run recipes/demo.yaml --output parquet
+    """
+    from . import api
+
+    interactive = sys.stdout.isatty() and not as_json
+    with _Progress(interactive) as progress:
+        result = api.run(
+            recipe,
+            outputs=outputs or None,
+            progress=progress,
+            on_plan=None if as_json else _print_plan,
+        )
+    summary = {
+        name: {"location": out.location, "rows": out.rows, "tables": out.tables}
+        for name, out in result.outputs.items()
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    for name, out in result.outputs.items():
+        click.echo(f"{name}: {out.rows:,} rows in {len(out.tables)} tables -> {out.location}")
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "svg"]),
+    default="mermaid",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@_handle_errors
+def diagram(recipe: str, fmt: str, out: str | None) -> None:
+    """Draw the restricted pipeline with the row count of each table.
+
+    Example: subset diagram recipes/demo.yaml --format svg --out subset.svg
+    """
+    from . import api
+
+    text = api.diagram(recipe, fmt)
+    if out:
+        with open(out, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option(
+    "--output", "-o", "output", help="The staging output to clean (default: the only one)."
+)
+@click.option("--drop", is_flag=True, help="Drop the staging schemas instead of deleting rows.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before acting.")
+@_handle_errors
+def clean(recipe: str, output: str | None, drop: bool, yes: bool) -> None:
+    """Delete the recipe's rows from a staging output (cascading), or drop its schemas.
+
+    Only a staging database (type: instance) is ever touched, never the source.
+
+    Example: subset clean recipes/mysql-to-staging.yaml --yes
+    """
+    from . import api
+
+    def confirm(summary: str) -> bool:
+        click.echo(summary)
+        return yes or click.confirm("Proceed?", default=False)
+
+    done = api.clean(recipe, output=output, drop=drop, confirm=confirm)
+    click.echo(done)
+
+
+@main.command()
+@click.argument("snapshot", type=click.Path(exists=True))
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    help="mysql://user@host:port, postgresql://user@host:port/db or embedded:DIR "
+    "(the password comes from SUBSET_PASSWORD).",
+)
+@click.option("--schema-map", multiple=True, help="Rename a schema: source=target (repeatable).")
+@click.option(
+    "--if-exists",
+    type=click.Choice(["fail", "replace", "append"]),
+    default="fail",
+    show_default=True,
+)
+@_handle_errors
+def load(snapshot: str, target: str, schema_map: tuple[str, ...], if_exists: str) -> None:
+    """Load a Parquet or DuckDB snapshot into a database.
+
+    Example: SUBSET_PASSWORD=... subset load subset-demo/parquet --to mysql://root@127.0.0.1:3306
+    """
+    from . import api
+
+    mapping = {}
+    for item in schema_map:
+        source, sep, dest = item.partition("=")
+        if not sep or not source or not dest:
+            raise click.BadParameter(
+                f"expected source=target, got {item!r}", param_hint="--schema-map"
+            )
+        mapping[source] = dest
+    result = api.load(snapshot, target, schema_map=mapping, if_exists=if_exists)
+    click.echo(f"loaded {result.rows:,} rows in {len(result.tables)} tables into {result.location}")
+
+
+@main.command()
+@click.argument("output")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@_handle_errors
+def verify(output: str, as_json: bool) -> None:
+    """Check a snapshot: every foreign key resolves inside it, and counts match its manifest.
+
+    OUTPUT is a Parquet directory, a DuckDB file, or a database URL (as for `load --to`).
+
+    Example: subset verify subset-demo/parquet
+    """
+    from . import api
+
+    checks = api.verify(output)
+    failed = [c for c in checks if not c.ok]
+    if as_json:
+        click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        for c in checks:
+            mark = "ok  " if c.ok else "FAIL"
+            click.echo(f"{mark} {c.table}: {c.kind}: {c.detail}")
+        click.echo(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--dir", "directory", default=".subset/pg", show_default=True, help="Embedded server data."
+)
+@_handle_errors
 def demo(directory: str) -> None:
-    """Start the embedded PostgreSQL and show that it answers.
+    """Start an embedded PostgreSQL, declare a lab pipeline, and run the demo recipe.
+
+    Writes Parquet and DuckDB under ./subset-demo/. No database server is needed.
 
     Example: subset demo
     """
-    from datajoint_core.embedded import embedded_instance
+    from .demo import run_demo
 
-    inst = embedded_instance(directory)
-    version = inst.connection.fetchall("SELECT version()")[0][0]
-    click.echo(f"embedded server in {directory}: {version}")
+    run_demo(directory, echo=click.echo, show_plan=_print_plan)

@@ -1,0 +1,392 @@
+"""The library surface of the subsetter: validate, preview, run, diagram, clean, load, verify.
+
+>>> from subsetter import api
+>>> result = api.run("recipes/demo.yaml")            # doctest: +SKIP
+>>> result.outputs["parquet"].location               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import datajoint_core as dj
+
+from .plan import Plan, PlanTable, build_plan
+from .recipe import (
+    ConnectionSpec,
+    Output,
+    OutputType,
+    Recipe,
+    RecipeError,
+    load_recipe,
+    resolve_path,
+)
+
+if TYPE_CHECKING:
+    import pyarrow
+
+    from .writers.base import TableMeta, TableResult, Writer
+
+logger = logging.getLogger("subsetter")
+BATCH_ROWS = 50_000
+Progress = Callable[[str, int, int], None]  # (table, rows so far, rows expected)
+
+
+class SubsetError(Exception):
+    """An expected failure at run time (exit code 1): a connection, a refusal, a failed write."""
+
+
+@dataclass
+class OutputResult:
+    name: str
+    location: str
+    rows: int
+    tables: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    outputs: dict[str, OutputResult]
+
+
+# -- connections -------------------------------------------------------------------------------
+
+
+def connect(spec: ConnectionSpec, recipe: Recipe | None = None, **overrides: Any) -> dj.Instance:
+    """An Instance for a recipe connection (an embedded directory is started if needed)."""
+    overrides.setdefault("safemode", False)
+    try:
+        if spec.embedded is not None:
+            from datajoint_core.embedded import embedded_instance
+
+            directory = resolve_path(recipe, spec.embedded) if recipe else spec.embedded
+            return embedded_instance(directory, **overrides)
+        if spec.database is not None:
+            overrides["database__name"] = spec.database
+        return dj.Instance(
+            host=spec.host or "localhost",
+            user=spec.user,
+            password=spec.password,
+            port=spec.port,
+            backend=spec.backend,
+            **overrides,
+        )
+    except dj.DataJointError as err:
+        raise SubsetError(f"cannot connect to {spec.describe()}: {err}") from None
+
+
+# -- validate, preview -------------------------------------------------------------------------
+
+
+def recipe_of(source: str | os.PathLike[str] | Recipe) -> Recipe:
+    """A Recipe, read from a path if need be."""
+    return source if isinstance(source, Recipe) else load_recipe(source)
+
+
+def validate(path: str | os.PathLike[str]) -> Recipe:
+    """Read and check a recipe without touching any database."""
+    return load_recipe(path)
+
+
+def _plan(recipe: Recipe, connection: dj.Connection) -> Plan:
+    try:
+        return build_plan(recipe, connection)
+    except RecipeError:
+        raise
+    except dj.DataJointError as err:
+        raise SubsetError(str(err)) from None
+
+
+def preview(path: str | os.PathLike[str] | Recipe) -> Plan:
+    """The tables of the subset with their row counts (read inside one snapshot)."""
+    recipe = recipe_of(path)
+    inst = connect(recipe.source, recipe)
+    try:
+        with inst.connection.snapshot():
+            return _plan(recipe, inst.connection)
+    finally:
+        inst.close()
+
+
+def diagram(path: str | os.PathLike[str] | Recipe, fmt: str = "mermaid") -> str:
+    """The restricted pipeline with counts, as Mermaid, DOT or SVG text."""
+    recipe = recipe_of(path)
+    inst = connect(recipe.source, recipe)
+    try:
+        with inst.connection.snapshot():
+            plan = _plan(recipe, inst.connection)
+            shown = plan.diagram._copy()
+            shown.nodes_to_show = {t.node for t in plan.tables}
+            render = {"mermaid": shown.make_mermaid, "dot": shown.make_dot, "svg": shown.make_svg}
+            return render[fmt]()
+    except dj.DataJointError as err:
+        raise SubsetError(str(err)) from None
+    finally:
+        inst.close()
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+
+def table_meta(connection: dj.Connection, table: PlanTable) -> tuple[TableMeta, dj.FreeTable]:
+    from datajoint_core.fetch import arrow_schema
+
+    from .writers.base import ForeignKeyMeta, TableMeta
+
+    free = dj.FreeTable(connection, table.node)
+    fks = tuple(
+        ForeignKeyMeta(*connection.adapter.split_full_name(fk.parent), fk.attr_map)
+        for fk in free.heading.foreign_keys
+    )
+    meta = TableMeta(
+        schema=table.schema,
+        table=table.table,
+        heading=free.heading,
+        arrow_schema=arrow_schema(free),
+        definition=free.describe(),
+        foreign_keys=fks,
+        expected_rows=table.count,
+    )
+    return meta, free
+
+
+def _batches(
+    connection: dj.Connection,
+    table: PlanTable,
+    meta: TableMeta,
+    free: dj.FreeTable,
+    progress: Progress | None,
+) -> Iterator[pyarrow.RecordBatch]:
+    from datajoint_core.fetch import rows_to_batch
+
+    done = 0
+    for rows in connection.stream(table.select.sql, table.select.params, BATCH_ROWS):
+        batch = rows_to_batch(rows, free, meta.arrow_schema)
+        done += batch.num_rows
+        if progress is not None:
+            progress(table.display, done, table.count)
+        yield batch
+
+
+def make_writer(recipe: Recipe, output: Output, source: dj.Instance) -> Writer:
+    """The writer of one recipe output (imported lazily: pyarrow and duckdb are heavy)."""
+    if output.type is OutputType.PARQUET:
+        from .writers.parquet import ParquetWriter
+
+        return ParquetWriter(resolve_path(recipe, output.path or ""), output.if_exists.value)
+    if output.type is OutputType.DUCKDB:
+        from .writers.duckdb import DuckDBWriter
+
+        return DuckDBWriter(resolve_path(recipe, output.path or ""), output.if_exists.value)
+    from .writers.instance import InstanceWriter, same_database
+
+    assert output.connection is not None
+    target = connect(output.connection, recipe)
+    if (
+        same_database(
+            source.connection.params,
+            target.connection.params,
+            recipe.schemas,
+            output.schema_map,
+        )
+        and source.config["database.backend"] == target.config["database.backend"]
+    ):
+        target.close()
+        raise SubsetError(
+            f"output '{output.name}' is the source itself ({output.connection.describe()}); "
+            "a subset is never written over its source"
+        )
+    return InstanceWriter(target, dict(output.schema_map), output.if_exists.value)
+
+
+def run(
+    path: str | os.PathLike[str] | Recipe,
+    *,
+    outputs: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> RunResult:
+    """Preview, then write the subset to every (or the named) output of the recipe.
+
+    All reads happen inside one read-only snapshot transaction; each output appears whole
+    or not at all.
+    """
+    from .manifest import build_manifest
+
+    recipe = recipe_of(path)
+    chosen = [recipe.output(name) for name in outputs] if outputs else list(recipe.outputs)
+    source = connect(recipe.source, recipe)
+    conn = source.connection
+    results: dict[str, OutputResult] = {}
+    try:
+        with conn.snapshot():
+            plan = _plan(recipe, conn)
+            if on_plan is not None:
+                on_plan(plan)
+            metas = [table_meta(conn, t) for t in plan.tables]
+            for output in chosen:
+                writer = make_writer(recipe, output, source)
+                written = _write(conn, plan, metas, writer, progress)
+                manifest = build_manifest(recipe, plan, output, recipe.source.describe(), written)
+                try:
+                    writer.commit(manifest)
+                except BaseException:
+                    writer.abort()
+                    raise
+                results[output.name] = OutputResult(
+                    output.name,
+                    writer.describe(),
+                    sum(r.rows for r in written.values()),
+                    {k: r.rows for k, r in written.items()},
+                )
+    except dj.DataJointError as err:
+        raise SubsetError(str(err)) from None
+    finally:
+        source.close()
+    return RunResult(plan, results)
+
+
+def _write(
+    conn: dj.Connection,
+    plan: Plan,
+    metas: list[tuple[TableMeta, dj.FreeTable]],
+    writer: Writer,
+    progress: Progress | None,
+) -> dict[str, TableResult]:
+    written: dict[str, TableResult] = {}
+    try:
+        writer.open([m for m, _ in metas])
+        for table, (meta, free) in zip(plan.tables, metas):
+            written[table.key] = writer.write_table(
+                meta, _batches(conn, table, meta, free, progress)
+            )
+    except BaseException:
+        writer.abort()
+        raise
+    return written
+
+
+__all__ = [
+    "OutputResult",
+    "RunResult",
+    "SubsetError",
+    "connect",
+    "diagram",
+    "preview",
+    "run",
+    "validate",
+]
+
+
+# -- load, verify, clean -----------------------------------------------------------------------
+
+
+def target_instance(url: str) -> dj.Instance:
+    """An Instance for ``mysql://user@host:port``, ``postgresql://user@host:port/db`` or
+    ``embedded:DIR``; the password comes from the environment variable SUBSET_PASSWORD."""
+    from urllib.parse import unquote, urlparse
+
+    if url.startswith("embedded:"):
+        from datajoint_core.embedded import embedded_instance
+
+        return embedded_instance(url[len("embedded:") :], safemode=False)
+    parsed = urlparse(url)
+    backend = {"postgres": "postgresql", "mariadb": "mysql"}.get(parsed.scheme, parsed.scheme)
+    if backend not in ("mysql", "postgresql") or not parsed.hostname:
+        raise SubsetError(
+            f"cannot read the target {url!r}: expected mysql://user@host:port, "
+            "postgresql://user@host:port/database or embedded:DIR"
+        )
+    if parsed.password:
+        raise SubsetError("put the password in SUBSET_PASSWORD, not in the URL")
+    spec = ConnectionSpec(
+        backend=backend,
+        host=parsed.hostname,
+        port=parsed.port,
+        user=unquote(parsed.username) if parsed.username else None,
+        password=os.environ.get("SUBSET_PASSWORD"),
+        database=parsed.path.lstrip("/") or None,
+        embedded=None,
+        location=None,  # type: ignore[arg-type]
+    )
+    return connect(spec)
+
+
+def load(
+    snapshot: str | os.PathLike[str],
+    target: str | dj.Instance,
+    *,
+    schema_map: dict[str, str] | None = None,
+    if_exists: str = "fail",
+) -> OutputResult:
+    """Load a Parquet directory or DuckDB file into a database (``subset load``)."""
+    from .load import load_snapshot
+
+    inst = target if isinstance(target, dj.Instance) else target_instance(target)
+    try:
+        tables = load_snapshot(snapshot, inst, schema_map=schema_map or {}, if_exists=if_exists)
+    except dj.DataJointError as err:
+        raise SubsetError(str(err)) from None
+    finally:
+        if not isinstance(target, dj.Instance):
+            inst.close()
+    return OutputResult("load", repr(inst), sum(tables.values()), dict(tables))
+
+
+def verify(output: str | os.PathLike[str] | dj.Instance, schemas: Sequence[str] = ()) -> list[Any]:
+    """Check an output: foreign keys resolve inside it; counts match its manifest."""
+    from . import verify as checks
+
+    if isinstance(output, dj.Instance):
+        return checks.verify_instance(output, schemas)
+    text = os.fspath(output)
+    if "://" in text or text.startswith("embedded:"):
+        inst = target_instance(text)
+        try:
+            return checks.verify_instance(inst, schemas)
+        finally:
+            inst.close()
+    if os.path.isdir(text):
+        return checks.verify_parquet(text)
+    if os.path.isfile(text):
+        return checks.verify_duckdb(text)
+    raise SubsetError(f"{text}: no such snapshot (a Parquet directory or a DuckDB file)")
+
+
+def clean(
+    path: str | os.PathLike[str] | Recipe,
+    *,
+    output: str | None = None,
+    drop: bool = False,
+    confirm: Callable[[str], bool] = lambda summary: False,
+) -> str:
+    """Remove the recipe's rows (cascading) from its staging output, or drop its schemas."""
+    from .clean import clean_staging
+
+    recipe = recipe_of(path)
+    staging = [o for o in recipe.outputs if o.type is OutputType.INSTANCE]
+    if output is not None:
+        chosen = recipe.output(output)
+        if chosen.type is not OutputType.INSTANCE:
+            raise chosen.location.error(
+                f"output '{output}' is a {chosen.type.value} file; clean works on staging databases"
+            )
+    elif len(staging) == 1:
+        chosen = staging[0]
+    else:
+        names = [o.name for o in staging]
+        raise recipe.location("outputs").error(
+            "name the staging output to clean with --output"
+            if staging
+            else "the recipe has no staging output (type: instance) to clean",
+            names,
+        )
+    try:
+        return clean_staging(recipe, chosen, drop=drop, confirm=confirm)
+    except dj.DataJointError as err:
+        raise SubsetError(str(err)) from None

@@ -1,0 +1,56 @@
+"""The manifest written with every snapshot: what was asked, from where, what came out."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .plan import Plan
+    from .recipe import Output, Recipe
+    from .writers.base import TableResult
+
+FORMAT = 1
+
+
+def tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("datajoint-subsetter")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_manifest(
+    recipe: Recipe,
+    plan: Plan,
+    output: Output,
+    source: str,
+    results: dict[str, TableResult],
+) -> dict[str, Any]:
+    """The manifest of one output. ``source`` is a description without secrets."""
+    tables = {}
+    for table in plan.tables:
+        result = results.get(table.key)
+        tables[table.key] = {
+            "schema": table.schema,
+            "table": table.table,
+            "name": table.display,
+            "rows": result.rows if result else table.count,
+            "status": table.status,
+            "reason": table.reason,
+        }
+    return {
+        "format": FORMAT,
+        "tool": "datajoint-subsetter",
+        "version": tool_version(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "source": source,
+        "output": {"name": output.name, "type": output.type.value},
+        "recipe": {"path": recipe.path, "text": recipe.text},
+        "upstream": recipe.upstream.value,
+        "schema_map": dict(output.schema_map),
+        "tables": tables,
+        "left_out": dict(plan.left_out),
+    }
