@@ -1,0 +1,5 @@
+"""``python -m subsetter`` is the ``subset`` command."""
+
+from .cli import main
+
+main()
