@@ -24,11 +24,19 @@ logger = logging.getLogger("datajoint_core")
 
 
 def _frozen(table: Table) -> Any:
-    """The table restricted to literal keys when its condition reads other tables, which the
-    cascade may empty before this table's own delete runs."""
+    """The table restricted to literal keys when its condition reads a table the cascade
+    deletes from (itself or a descendant), which would shrink under the condition before this
+    table's own delete runs. Conditions on other tables, the usual case, stay as they are, so
+    a large delete never turns into a long list of literal keys."""
+    import networkx as nx
+
     where = table.where_fragment()
-    reads_tables = table._top is not None or (where is not None and "SELECT" in where.sql.upper())
-    if not reads_tables:
+    if table._top is None and where is None:
+        return table
+    name = table.full_table_name
+    graph = build_graph(table.connection, [table.connection.adapter.split_full_name(name)[0]])
+    reached = {name} | nx.descendants(graph, name)
+    if table._top is None and not any(n in where.sql for n in reached):  # type: ignore[union-attr]
         return table
     keys = table.make_sql(table.primary_key)
     rows = table.connection.fetchall(keys.sql, keys.params)
@@ -51,7 +59,7 @@ def _check_parts(diagram: Diagram, sql: RestrictionSQL, counts: dict[str, int]) 
         key = [q(k) for k in diagram.graph.nodes[master]["primary_key"]]
         cond, needs = sql.condition(node)
         master_needs = sql.condition(master)[1]
-        head = sql._with(needs | master_needs | {master})
+        head = sql._with(needs | master_needs | {master}, [node])
         target = key[0] if len(key) == 1 else f"({', '.join(key)})"
         check = Fragment(
             f"{head.sql}SELECT count(*) FROM {node} WHERE ({cond.sql}) AND {target} NOT IN "
@@ -73,14 +81,17 @@ def delete(
     prompt: bool | None = None,
     part_integrity: str = "enforce",
 ) -> int:
-    """Delete ``table``'s restricted rows and every row depending on them; return its count."""
+    """Delete ``table``'s restricted rows and every row depending on them; return its count.
+
+    Inside an open transaction with ``prompt=False`` the delete joins it, so the caller's
+    rollback undoes it. When nothing is deleted from ``table`` itself, nothing is kept.
+    """
     conn = table.connection
     if prompt is None:
         prompt = bool(conn.config["safemode"])
     if conn.in_transaction and transaction and prompt:
         raise DataJointError("delete() inside an open transaction cannot prompt; pass prompt=False")
-    seed = _frozen(table)
-    diagram = Diagram.cascade(seed, part_integrity=part_integrity)
+    diagram = Diagram.cascade(_frozen(table), part_integrity=part_integrity)
     sql = diagram.sql()
     counts = diagram.preview()
     if diagram.part_integrity is PartIntegrity.ENFORCE:
@@ -90,24 +101,30 @@ def delete(
         logger.info("nothing to delete")
         return 0
     own = transaction and not conn.in_transaction
+    if prompt and not own and not _confirm(counts, "Proceed with the delete (no transaction)?"):
+        return 0
     if own:
         conn.start_transaction()
     try:
         deleted = _delete_leaves_first(diagram, sql, counts)
-        if prompt:
-            summary = "\n".join(f"  {n}: {c} rows" for n, c in deleted.items() if c)
-            if not ask(f"About to delete:\n{summary}\nCommit deletes?"):
-                if own:
-                    conn.cancel_transaction()
-                logger.info("delete cancelled")
-                return 0
+        keep = bool(deleted.get(seed_name)) and (
+            not (prompt and own) or _confirm(deleted, "Commit deletes?")
+        )
     except BaseException:
         if own:
             conn.cancel_transaction()
         raise
     if own:
-        conn.commit_transaction()
-    return deleted.get(seed_name, 0)
+        (conn.commit_transaction if keep else conn.cancel_transaction)()
+    if not keep:
+        logger.info("delete cancelled" if deleted.get(seed_name) else "nothing deleted")
+        return 0
+    return deleted[seed_name]
+
+
+def _confirm(counts: dict[str, int], question: str) -> bool:
+    summary = "\n".join(f"  {n}: {c} rows" for n, c in counts.items() if c)
+    return ask(f"About to delete:\n{summary}\n{question}")
 
 
 def _delete_leaves_first(
@@ -138,6 +155,8 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
     graph = build_graph(conn, [conn.adapter.split_full_name(table.full_table_name)[0]])
     name = table.full_table_name
     targets = topological_order(graph, {name} | nx.descendants(graph, name))
+    if part_integrity == "enforce":
+        _check_drop_parts(graph, targets)
     if prompt:
         listing = "\n".join(f"  {t}" for t in targets)
         if not ask(f"About to drop:\n{listing}\nProceed?"):
@@ -150,6 +169,18 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
             conn.execute(statement)
         catalog.invalidate(schema)
         logger.info("dropped %s", node)
+
+
+def _check_drop_parts(graph: Any, targets: list[str]) -> None:
+    """A Part may only be dropped together with its master."""
+    dropped = set(targets)
+    for node in targets:
+        master = graph.nodes[node].get("master")
+        if master is not None and master not in dropped:
+            raise PartIntegrityError(
+                f"cannot drop Part {node} before its master {master}: drop the master, "
+                "or pass part_integrity='ignore'"
+            )
 
 
 def preview_delete(table: Any, part_integrity: str = "enforce") -> dict[str, int]:

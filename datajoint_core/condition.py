@@ -67,10 +67,16 @@ class Top:
             raise DataJointError(f"Top offset must be a non-negative integer, got {self.offset!r}")
 
     def order_items(self, primary_key: Sequence[str]) -> list[str]:
+        """``"session_date DESC, KEY"`` -> ``["session_date DESC", *primary_key]``;
+        ``"KEY DESC"`` orders every primary-key attribute descending."""
         items = [self.order_by] if isinstance(self.order_by, str) else list(self.order_by or [])
         out: list[str] = []
-        for item in items:
-            out += list(primary_key) if item.strip().upper() == "KEY" else [item]
+        for item in (part.strip() for text in items for part in text.split(",")):
+            name, _, direction = item.partition(" ")
+            if name.upper() == "KEY":
+                out += [f"{k} {direction.strip()}".strip() for k in primary_key]
+            elif item:
+                out.append(item)
         return out
 
 
@@ -78,12 +84,16 @@ def encode(value: Any, attr: Attribute | None, adapter: Adapter) -> Any:
     """A Python value as the driver parameter for ``attr``'s column."""
     if value is None:
         return None
+    base = attr.base_type if attr is not None else ""
+    if base.startswith("<"):  # before unwrapping: a one-element array stays an array
+        from .blob import pack
+
+        return pack(value)
     if hasattr(value, "item") and not isinstance(value, (bytes, str)):  # numpy scalars
         try:
             value = value.item()
         except (TypeError, ValueError):
             pass
-    base = attr.base_type if attr is not None else ""
     if base == "uuid":
         if not isinstance(value, uuid.UUID):
             try:
@@ -95,10 +105,6 @@ def encode(value: Any, attr: Attribute | None, adapter: Adapter) -> Any:
         return adapter.encode_uuid(value)
     if base == "json":
         return value if isinstance(value, str) else json.dumps(value)
-    if base.startswith("<"):
-        from .blob import pack
-
-        return pack(value)
     if base == "bool":
         return bool(value)
     if isinstance(value, (str, int, float, bytes, decimal.Decimal, datetime.date)):
@@ -190,6 +196,8 @@ def negate(fragment: Fragment) -> Fragment:
 def records(restriction: Any) -> list[Any] | None:
     """Rows of a DataFrame or numpy record array as a list of dicts; None for anything else."""
     if hasattr(restriction, "to_dict") and hasattr(restriction, "columns"):
+        if any(name is not None for name in restriction.index.names):  # e.g. from to_pandas()
+            restriction = restriction.reset_index()
         return list(restriction.to_dict("records"))
     dtype = getattr(restriction, "dtype", None)
     if dtype is not None and getattr(dtype, "names", None):

@@ -183,7 +183,10 @@ class Connection:
     def _log(self, sql: str, started: float, rows: int) -> None:
         if sql_logger.isEnabledFor(logging.DEBUG):
             elapsed = time.perf_counter() - started
-            sql_logger.debug("%.3fs %s rows  %s", elapsed, rows, " ".join(sql.split()))
+            text = " ".join(sql.split())
+            if len(text) > 500:  # multi-row INSERTs run to megabytes
+                text = f"{text[:400]} ... ({len(text):,} characters)"
+            sql_logger.debug("%.3fs %s rows  %s", elapsed, rows, text)
 
     # -- transactions --------------------------------------------------------------------
     @property
@@ -241,3 +244,23 @@ class Connection:
 
     def list_schemas(self) -> list[str]:
         return self.adapter.list_schemas(self.fetchall)
+
+    def bulk_insert(self, full_name: str, columns: Sequence[str], batch: Any) -> int:
+        """Load a ``pyarrow.RecordBatch`` into a table with the backend's bulk path (COPY,
+        LOAD DATA), inside the current transaction if one is open; return the rows loaded."""
+        with self._lock:
+            if self._raw is None:
+                self.connect()
+            started = time.perf_counter()
+            try:
+                count = self.adapter.bulk_insert(self._raw, full_name, columns, batch)
+            except Exception as err:
+                error = self._translate(err)
+                if isinstance(error, LostConnectionError) and self._in_transaction:
+                    self._in_transaction = False
+                    self.close()
+                if error is err:
+                    raise
+                raise error from err
+            self._log(f"bulk insert into {full_name}", started, count)
+            return count

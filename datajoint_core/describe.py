@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from .graph.dependencies import catalog_of
 
 if TYPE_CHECKING:
-    from .heading import Attribute
+    from .heading import Attribute, ForeignKey, Heading
     from .table import Table
 
 
@@ -37,48 +37,50 @@ def _attribute_line(attr: Attribute) -> str:
     return f"{attr.name}{default} : {attr.type}{comment}"
 
 
+def _fk_line(table: Table, fk: ForeignKey, heading: Heading) -> str:
+    renames = [(c, p) for c, p in fk.attr_map if c != p]
+    ref = _class_name(table, fk.parent)
+    if renames:
+        ref += ".proj(" + ", ".join(f"{c}='{p}'" for c, p in renames) + ")"
+    cols = tuple(c for c, _ in fk.attr_map)
+    options = []
+    if any(heading[c].nullable for c in cols):
+        options.append("nullable")
+    if any(ix.unique and ix.columns == cols for ix in heading.indexes):
+        options.append("unique")
+    return f"-> {'[' + ', '.join(options) + '] ' if options else ''}{ref}"
+
+
 def describe(table: Table) -> str:
-    """The definition text of ``table``: foreign keys as ``-> Parent``, then attributes."""
+    """The definition text of ``table``: foreign keys as ``-> Parent``, then attributes.
+
+    A foreign key is written where its last attribute is, so that keys sharing attributes
+    (``-> Session`` and ``-> Subject``) all survive and each attribute keeps its section.
+    """
     heading = table.heading
     catalog = catalog_of(table.connection)
     lines = [f"# {heading.comment}"] if heading.comment else []
-    done: set[str] = set()
-    fk_lines: dict[str, str] = {}
-    first_col: dict[str, str] = {}
+    at: dict[str, list[str]] = {}  # attribute -> foreign-key lines written after it
+    fk_columns: set[tuple[str, ...]] = set()
     for fk in heading.foreign_keys:
         catalog.load([table.adapter.split_full_name(fk.parent)[0]])
-        parent = _class_name(table, fk.parent)
-        renames = [(c, p) for c, p in fk.attr_map if c != p]
-        ref = parent
-        if renames:
-            ref += ".proj(" + ", ".join(f"{c}='{p}'" for c, p in renames) + ")"
-        cols = [c for c, _ in fk.attr_map]
-        attrs = [heading[c] for c in cols]
-        options = []
-        if any(a.nullable for a in attrs):
-            options.append("nullable")
-        if any(ix.unique and ix.columns == tuple(cols) for ix in heading.indexes):
-            options.append("unique")
-        opt = f"[{', '.join(options)}] " if options else ""
-        fk_lines[cols[0]] = f"-> {opt}{ref}"
-        first_col[fk.parent + cols[0]] = cols[0]
-        done.update(cols)
+        cols = tuple(c for c, _ in fk.attr_map)
+        last = max(cols, key=heading.names.index)
+        at.setdefault(last, []).append(_fk_line(table, fk, heading))
+        fk_columns.add(cols)
+    from_fk = {c for cols in fk_columns for c in cols}
     in_key = True
-    emitted: set[str] = set()
     for attr in heading.attributes:
         if in_key and not attr.in_key:
             lines.append("---")
             in_key = False
-        if attr.name in fk_lines and attr.name not in emitted:
-            lines.append(fk_lines[attr.name])
-            emitted.add(attr.name)
-        elif attr.name not in done:
+        if attr.name not in from_fk:
             lines.append(_attribute_line(attr))
+        lines += at.get(attr.name, [])
     if in_key:
         lines.append("---")
-    fk_unique = {tuple(c for c, _ in fk.attr_map) for fk in heading.foreign_keys}
     for index in heading.indexes:
-        if index.unique and index.columns in fk_unique:
+        if index.columns in fk_columns:  # written as -> [unique], or the foreign key's own index
             continue
         lines.append(f"{'unique ' if index.unique else ''}index({', '.join(index.columns)})")
     return "\n".join(lines) + "\n"

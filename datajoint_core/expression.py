@@ -239,19 +239,28 @@ class QueryExpression:
 
     def _semijoin(self, other: QueryExpression) -> tuple[Fragment, Mentioned]:
         _same_connection(self, other)
+        q = self.adapter.quote
         common = [n for n in self.heading.names if n in other.heading]
         sub = other.make_sql(common)
         if not common:
             return Fragment(f"EXISTS ({sub.sql})", sub.params), frozenset()
-        cols = ", ".join(self.adapter.quote(c) for c in common)
+        cols = ", ".join(q(c) for c in common)
         target = cols if len(common) == 1 else f"({cols})"
-        return Fragment(f"{target} IN ({sub.sql})", sub.params), frozenset(common)
+        nullable = [c for c in common if self.heading[c].nullable or other.heading[c].nullable]
+        if not nullable:
+            return Fragment(f"{target} IN ({sub.sql})", sub.params), frozenset(common)
+        # A NULL in the subquery would make NOT IN unknown for every row, and a NULL here would
+        # make the row match neither r & s nor r - s: keep the condition two-valued.
+        guard = " AND ".join(f"{q(c)} IS NOT NULL" for c in nullable)
+        sql = f"{guard} AND {target} IN (SELECT * FROM ({sub.sql}) AS {_alias('n')} WHERE {guard})"
+        return Fragment(sql, sub.params), frozenset(common)
 
     # -- projection, join, aggregation, union --------------------------------------------
     def proj(self, *attributes: Any, **named: str) -> QueryExpression:
         """Keep the primary key and the named attributes; rename with ``new='old'``, compute
         with ``new='expression'``; ``...`` keeps all, ``'-name'`` leaves one out."""
-        base = self if self._plain() else self.as_subquery()
+        # dj.Top may order by an attribute that the projection leaves out
+        base = self if self._plain() and self._top is None else self.as_subquery()
         heading = base.heading
         keep = set(heading.primary_key)
         exclude = set()
@@ -338,7 +347,10 @@ class QueryExpression:
                 f"union needs the same attributes and primary key: {self.heading.names} "
                 f"vs {right.heading.names}"
             )
-        a, b = self.make_sql(), right.make_sql(self.heading.names)
+        # ORDER BY ... LIMIT of a dj.Top is not allowed directly inside a UNION
+        left_ = self.as_subquery() if self._top is not None else self
+        right = right.as_subquery() if right._top is not None else right
+        a, b = left_.make_sql(), right.make_sql(self.heading.names)
         from_ = Fragment(f"({a.sql} UNION {b.sql}) AS {_alias('u')}", a.params + b.params)
         return QueryExpression._make(self.connection, self.heading.plain(), from_, self._label)
 

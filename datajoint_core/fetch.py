@@ -45,6 +45,11 @@ def _blob(value: Any) -> Any:
     return unpack(value)
 
 
+def _char(value: Any) -> Any:
+    # CHAR(n) is blank-padded on some servers and not on others: the padding is not data
+    return value.rstrip(" ") if isinstance(value, str) else value
+
+
 def _int(value: Any) -> Any:
     return None if value is None else int(value)
 
@@ -62,6 +67,7 @@ def decoder(attr: Attribute) -> Decoder | None:
         "bool": _bool,
         "bytes": _bytes,
         "uint64": _int,
+        "char": _char,
     }.get(base)
 
 
@@ -114,10 +120,31 @@ def _column_array(values: list[Any]) -> Any:
     return array
 
 
+_PANDAS_INTEGERS = {
+    "int8": "Int8",
+    "int16": "Int16",
+    "int32": "Int32",
+    "int64": "Int64",
+    "uint8": "UInt8",
+    "uint16": "UInt16",
+    "uint32": "UInt32",
+    "uint64": "UInt64",
+}
+
+
 def to_pandas(expr: QueryExpression, order_by: Any, limit: int | None) -> pandas.DataFrame:
     import pandas as pd
 
-    frame = pd.DataFrame(to_dicts(expr, order_by, limit), columns=expr.heading.names)
+    rows = to_dicts(expr, order_by, limit)
+    columns: dict[str, Any] = {}
+    for attr in expr.heading:
+        values = [r[attr.name] for r in rows]
+        dtype = _PANDAS_INTEGERS.get(attr.base_type) if attr.core else None
+        if dtype is not None and any(v is None for v in values):
+            columns[attr.name] = pd.array(values, dtype=dtype)  # not floats: they lose digits
+        else:
+            columns[attr.name] = values
+    frame = pd.DataFrame(columns, columns=expr.heading.names)
     if expr.primary_key:
         frame = frame.set_index(expr.primary_key)
     return frame
@@ -228,9 +255,9 @@ def arrow_schema(expr: QueryExpression) -> pyarrow.Schema:
             "datajoint.in_key": str(attr.in_key).lower(),
             "datajoint.comment": attr.comment,
         }
-        fields.append(
-            pa.field(attr.name, type_, nullable=attr.nullable or not attr.in_key, metadata=meta)
-        )
+        # computed attributes (no declared type) may be NULL, e.g. max() over no rows
+        nullable = attr.nullable or not attr.type or attr.expression is not None
+        fields.append(pa.field(attr.name, type_, nullable=nullable, metadata=meta))
     return pa.schema(fields)
 
 
@@ -251,6 +278,8 @@ def _arrow_column(values: list[Any], attr: Attribute, type_: pyarrow.DataType) -
         values = [None if v is None else bool(v) for v in values]
     elif base == "uint64":
         values = [None if v is None else int(v) for v in values]
+    elif base == "char":
+        values = [_char(v) for v in values]
     elif base in ("bytes",) or base.startswith("<"):
         values = [None if v is None else bytes(v) for v in values]
     elif base == "json":

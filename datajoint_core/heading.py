@@ -173,6 +173,14 @@ def headings_from_catalog(
     return headings
 
 
+def inherit_types(headings: dict[tuple[str, str], Heading], adapter: Adapter) -> None:
+    """Type foreign-key columns without a ``:type:`` comment after their parents, in place.
+
+    For headings loaded before their parents' schema was (a child schema read first).
+    """
+    _inherit_types(headings, adapter, {})
+
+
 def _inherit_types(
     headings: dict[tuple[str, str], Heading], adapter: Adapter, known: dict[str, Heading]
 ) -> None:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .condition import Fragment, encode, records
-from .errors import DataJointError, DuplicateError, IntegrityError, QueryError
-from .expression import QueryExpression, as_expression
+from .errors import DataJointError, DeclarationError, DuplicateError, IntegrityError, QueryError
+from .expression import QueryExpression, _same_connection, as_expression
 from .graph.dependencies import build_graph, catalog_of
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from .connection import Connection
+    from .declare.parser import ForeignKeySpec
 
 logger = logging.getLogger("datajoint_core")
 _INSERT_PARAMS = 20_000  # parameters per INSERT statement
@@ -125,7 +127,8 @@ class Table(QueryExpression, metaclass=_TableMeta):
     @classmethod
     def _declare(cls, context: Mapping[str, Any]) -> None:
         from .declare.ddl import Parent, declare
-        from .declare.parser import ForeignKeySpec, parse_definition
+        from .declare.lineage import write_lineage
+        from .declare.parser import AttributeSpec, ForeignKeySpec, parse_definition
 
         conn = cls._class_connection
         assert conn is not None and cls.database is not None
@@ -133,16 +136,30 @@ class Table(QueryExpression, metaclass=_TableMeta):
         spec = parse_definition(cls.definition, cls.__name__)
         parents = []
         for item in spec.items:
+            if isinstance(item, AttributeSpec) and not item.core:
+                warnings.warn(
+                    f"{cls.__name__}: line {item.line}: {item.name} has the native type "
+                    f"{item.type!r}, not a core type: it may read back differently elsewhere",
+                    stacklevel=4,
+                )
             if isinstance(item, ForeignKeySpec):
-                target = _resolve(item.ref, context, cls)
+                target = _resolve(item, context, cls)
                 schema = conn.adapter.split_full_name(target.full_table_name)[0]
                 parents.append(Parent(item, target.full_table_name, schema, target.heading))
-        declaration = declare(spec, parents, cls.database, name, conn.adapter)
+        declaration = declare(spec, parents, cls.database, name, conn.adapter, cls.__name__)
         if conn.in_transaction:
             raise DataJointError(f"cannot declare {cls.__name__} inside a transaction")
-        for statement in declaration.statements:
-            conn.execute(statement)
-        catalog_of(conn).invalidate(cls.database)
+        try:
+            for statement in declaration.statements:
+                conn.execute(statement)
+        except QueryError as err:
+            raise DeclarationError(
+                f"{cls.__name__}: the database refused to declare "
+                f"{conn.adapter.full_name(cls.database, name)}: {err}"
+            ) from err
+        finally:
+            catalog_of(conn).invalidate(cls.database)
+        write_lineage(conn, cls.database, name, declaration.heading)
         logger.info("declared %s", conn.adapter.full_name(cls.database, name))
 
     # -- insert --------------------------------------------------------------------------
@@ -158,8 +175,12 @@ class Table(QueryExpression, metaclass=_TableMeta):
         ignore_extra_fields: bool = False,
         replace: bool = False,
         batch_size: int | None = None,
+        allow_direct_insert: bool | None = None,
     ) -> None:
         """Insert rows: dicts, sequences, a DataFrame, a pyarrow Table or RecordBatch, or a query.
+
+        ``allow_direct_insert`` is accepted for code written for the reference (which requires
+        it for Imported and Computed tables); there is no ``populate()`` here to protect.
 
         Rows go in multi-row INSERT statements inside one transaction (joined if one is open):
         all or none of them land.
@@ -167,24 +188,15 @@ class Table(QueryExpression, metaclass=_TableMeta):
         if self.is_restricted:
             raise DataJointError(f"{self._label}: cannot insert into a restricted table")
         source = as_expression(rows)
-        if source is not None:
-            self._insert_query(source, skip_duplicates, ignore_extra_fields, replace)
-            return
         conn = self.connection
         own = not conn.in_transaction
         if own:
             conn.start_transaction()
         try:
-            for fields, chunk in self._chunks(rows, ignore_extra_fields, batch_size):
-                sql = self.adapter.insert_sql(
-                    self.full_table_name,
-                    fields,
-                    len(chunk),
-                    skip_duplicates=skip_duplicates,
-                    replace=replace,
-                    primary_key=self.primary_key,
-                )
-                conn.execute(sql, [v for row in chunk for v in row])
+            if source is not None:
+                self._insert_query(source, skip_duplicates, ignore_extra_fields, replace)
+            else:
+                self._insert_rows(rows, skip_duplicates, ignore_extra_fields, replace, batch_size)
         except BaseException as err:
             if own:
                 conn.cancel_transaction()
@@ -195,6 +207,20 @@ class Table(QueryExpression, metaclass=_TableMeta):
             raise
         if own:
             conn.commit_transaction()
+
+    def _insert_rows(
+        self, rows: Any, skip: bool, ignore_extra: bool, replace: bool, batch_size: int | None
+    ) -> None:
+        for fields, chunk in self._chunks(rows, ignore_extra, batch_size):
+            sql = self.adapter.insert_sql(
+                self.full_table_name,
+                fields,
+                len(chunk),
+                skip_duplicates=skip,
+                replace=replace,
+                primary_key=self.primary_key,
+            )
+            self.connection.execute(sql, [v for row in chunk for v in row])
 
     def _rows(self, rows: Any) -> Iterable[Any]:
         if hasattr(rows, "to_pylist") and hasattr(rows, "schema"):  # pyarrow Table / RecordBatch
@@ -244,6 +270,16 @@ class Table(QueryExpression, metaclass=_TableMeta):
                     f"{heading.names}"
                 )
             fields = tuple(heading.names)
+        defaulted = {  # a missing value where the attribute has a default: use the default
+            f
+            for f, v in zip(fields, values)
+            if heading[f].default is not None
+            and not heading[f].nullable
+            and _missing(v, heading[f])
+        }
+        if defaulted:
+            values = [v for f, v in zip(fields, values) if f not in defaulted]
+            fields = tuple(f for f in fields if f not in defaulted)
         missing = [k for k in heading.primary_key if k not in fields]
         if missing:
             raise DataJointError(
@@ -253,16 +289,22 @@ class Table(QueryExpression, metaclass=_TableMeta):
         return fields, encoded
 
     def _encode(self, attr: Any, value: Any) -> Any:
-        if value is None:
-            if attr.in_key or not (attr.nullable or attr.default is not None):
+        if _missing(value, attr):
+            if attr.in_key or not attr.nullable:
                 raise DataJointError(f"{self._label}.{attr.name}: NULL is not allowed")
             return None
         _check_value(self._label, attr, value)
-        return encode(value, attr, self.adapter)
+        try:
+            return encode(value, attr, self.adapter)
+        except (TypeError, ValueError, DataJointError) as err:  # e.g. json.dumps of an object
+            raise DataJointError(
+                f"{self._label}.{attr.name}: {value!r} is not a valid {attr.type}: {err}"
+            ) from None
 
     def _insert_query(
         self, source: QueryExpression, skip: bool, ignore_extra: bool, replace: bool
     ) -> None:
+        _same_connection(self, source)
         fields = [n for n in source.heading.names if n in self.heading]
         extra = [n for n in source.heading.names if n not in self.heading]
         if extra and not ignore_extra:
@@ -325,33 +367,56 @@ class Table(QueryExpression, metaclass=_TableMeta):
     def _graph(self) -> nx.MultiDiGraph:
         return build_graph(self.connection, [type(self).database])  # type: ignore[list-item]
 
-    def parents(self, as_objects: bool = False, foreign_key_info: bool = False) -> list[Any]:
-        graph = self._graph()
-        names = list(dict.fromkeys(graph.predecessors(self.full_table_name)))
-        return self._names(names, as_objects)
+    def parents(
+        self, primary: bool | None = None, as_objects: bool = False, foreign_key_info: bool = False
+    ) -> list[Any]:
+        """The tables this table's foreign keys reference.
 
-    def children(self, as_objects: bool = False) -> list[Any]:
-        graph = self._graph()
-        names = list(dict.fromkeys(graph.successors(self.full_table_name)))
-        return self._names(names, as_objects)
+        ``primary=True`` keeps foreign keys made of primary-key attributes only, ``False`` the
+        others; ``foreign_key_info=True`` gives one ``(parent, {attr_map, aliased, primary})``
+        per foreign key.
+        """
+        edges = self._graph().in_edges(self.full_table_name, data=True)
+        return self._related([(p, d) for p, _, d in edges], primary, as_objects, foreign_key_info)
+
+    def children(
+        self, primary: bool | None = None, as_objects: bool = False, foreign_key_info: bool = False
+    ) -> list[Any]:
+        """The tables whose foreign keys reference this table (options as in :meth:`parents`)."""
+        edges = self._graph().out_edges(self.full_table_name, data=True)
+        return self._related([(c, d) for _, c, d in edges], primary, as_objects, foreign_key_info)
+
+    def _related(
+        self,
+        edges: list[tuple[str, dict[str, Any]]],
+        primary: bool | None,
+        as_objects: bool,
+        foreign_key_info: bool,
+    ) -> list[Any]:
+        edges = [(n, d) for n, d in edges if primary is None or d["primary"] == primary]
+        if foreign_key_info:
+            return [(FreeTable(self.connection, n) if as_objects else n, dict(d)) for n, d in edges]
+        return self._names(list(dict.fromkeys(n for n, _ in edges)), as_objects)
 
     def ancestors(self, as_objects: bool = False) -> list[Any]:
+        """This table and every table it depends on, nearest first (as the reference orders)."""
         import networkx as nx
 
         from .graph.propagate import topological_order
 
         graph = self._graph()
         names = topological_order(graph, nx.ancestors(graph, self.full_table_name))
-        return self._names(names, as_objects)
+        return self._names([self.full_table_name, *reversed(names)], as_objects)
 
     def descendants(self, as_objects: bool = False) -> list[Any]:
+        """This table and every table that depends on it, in topological order."""
         import networkx as nx
 
         from .graph.propagate import topological_order
 
         graph = self._graph()
         names = topological_order(graph, nx.descendants(graph, self.full_table_name))
-        return self._names(names, as_objects)
+        return self._names([self.full_table_name, *names], as_objects)
 
     def parts(self, as_objects: bool = False) -> list[Any]:
         graph = self._graph()
@@ -370,51 +435,102 @@ class Table(QueryExpression, metaclass=_TableMeta):
         return describe(self)
 
 
-def _resolve(ref: str, context: Mapping[str, Any], cls: type[Table]) -> Table:
+def _resolve(item: ForeignKeySpec, context: Mapping[str, Any], cls: type[Table]) -> Table:
     """A ``-> Parent`` reference as a table instance."""
+    ref = item.ref
+    where = f"{cls.__name__}: line {item.line}: '-> {ref}'"
     head, *rest = ref.split(".")
     if head == "master" and getattr(cls, "master", None) is not None:
         target: Any = cls.master
     elif head in context:
         target = context[head]
     else:
-        raise DataJointError(f"{cls.__name__}: cannot resolve '-> {ref}': {head!r} is not defined")
+        raise DeclarationError(f"{where}: {head!r} is not defined")
     for part in rest:
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise DataJointError(f"{cls.__name__}: cannot resolve '-> {ref}'") from None
+            raise DeclarationError(f"{where}: {head!r} has no attribute {part!r}") from None
     table = as_expression(target)
     if not isinstance(table, Table):
-        raise DataJointError(f"{cls.__name__}: '-> {ref}' does not name a table")
+        raise DeclarationError(f"{where} does not name a table")
     return table
 
 
-_INT_BASES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+_INT_RANGES = {
+    "int8": (-(2**7), 2**7 - 1),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "uint8": (0, 2**8 - 1),
+    "uint16": (0, 2**16 - 1),
+    "uint32": (0, 2**32 - 1),
+    "uint64": (0, 2**64 - 1),
+}
+_NUMERIC = {*_INT_RANGES, "float32", "float64", "decimal"}
+
+
+def _missing(value: Any, attr: Any) -> bool:
+    """None, or what pandas and numpy use for a missing number or time (NaN, NaT, NA)."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return attr.base_type in _NUMERIC and isinstance(value, float) and value != value
 
 
 def _check_value(label: str, attr: Any, value: Any) -> None:
-    """A clear error for a value that cannot go into the attribute's core type."""
+    """A clear error, naming table and attribute, for a value its core type cannot hold.
+
+    Every backend then refuses the same values (PostgreSQL has no tinyint or unsigned types,
+    MySQL's enums ignore case).
+    """
+    problem = _value_problem(attr, value) if attr.core else None
+    if problem:
+        raise DataJointError(f"{label}.{attr.name}: {value!r} {problem}")
+
+
+def _value_problem(attr: Any, value: Any) -> str | None:
+    import datetime
     import numbers
 
-    base = attr.base_type if attr.core else ""
-    ok = True
-    if base in _INT_BASES:
-        ok = (
-            isinstance(value, numbers.Integral)
-            or (isinstance(value, str) and value.strip().lstrip("-").isdigit())
-            or (isinstance(value, float) and value.is_integer())
-        )
-    elif base in ("float32", "float64", "decimal"):
-        ok = isinstance(value, numbers.Number)
+    base = attr.base_type
+    invalid = f"is not a valid {attr.type}"
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalars
+        value = value.item()
+    if base in _INT_RANGES:
+        text = isinstance(value, str) and value.strip().lstrip("+-").isdigit()
+        if text or (isinstance(value, float) and value.is_integer()):
+            value = int(value)
+        if not isinstance(value, numbers.Integral):
+            return invalid
+        low, high = _INT_RANGES[base]
+        return None if low <= int(value) <= high else f"is out of range for {base}"
+    if base in _NUMERIC:
         if isinstance(value, str):
             try:
                 float(value)
-                ok = True
             except ValueError:
-                ok = False
-    if not ok:
-        raise DataJointError(f"{label}.{attr.name}: {value!r} is not a valid {attr.type}")
+                return invalid
+            return None
+        return None if isinstance(value, numbers.Number) else invalid
+    if base == "bool":
+        return None if isinstance(value, numbers.Integral) and value in (0, 1) else invalid
+    if base in ("char", "varchar"):
+        length = int(attr.type[attr.type.index("(") + 1 : attr.type.index(")")])
+        return f"is longer than {length} characters" if len(str(value)) > length else None
+    if base in ("date", "datetime"):
+        if isinstance(value, str):
+            try:
+                datetime.datetime.fromisoformat(value.strip())
+            except ValueError:
+                return invalid
+            return None
+        return None if isinstance(value, datetime.date) else invalid
+    if base == "enum":
+        from .declare.parser import enum_values
+
+        values = enum_values(attr.type)
+        return None if value in values else f"is not one of {list(values)}"
+    return None
 
 
 class FreeTable(Table):

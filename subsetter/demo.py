@@ -193,6 +193,10 @@ def populate(tables: dict[str, Any], *, subjects: int = 60, seed: int = 7) -> No
     tables["Comparison"].insert(pairs)
 
 
+def _is_part(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, dj.Part) and value is not dj.Part
+
+
 def run_demo(
     directory: str,
     *,
@@ -210,7 +214,8 @@ def run_demo(
     try:
         tables = declare(inst.connection)
         populate(tables)
-        total = sum(len(cls()) for cls in tables.values())
+        parts = [p for c in tables.values() for p in vars(c).values() if _is_part(p)]
+        total = sum(len(cls()) for cls in [*tables.values(), *parts])
         echo(f"demo pipeline: schemas {', '.join(SCHEMAS)}, {total:,} rows")
     finally:
         inst.close()

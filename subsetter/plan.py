@@ -7,6 +7,7 @@ are kept whole (``upstream: all``) or trimmed to the rows the subset references
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ import datajoint_core as dj
 from datajoint_core.condition import Fragment, Raw, Top, combine
 from datajoint_core.graph.diagram import Diagram
 from datajoint_core.graph.propagate import topological_order
-from datajoint_core.user_tables import split_part, tier_of, to_camel
+from datajoint_core.user_tables import tier_of, to_camel
 
 from .recipe import Recipe, RecipeError, Restriction, Upstream
 
@@ -53,16 +54,14 @@ class Plan:
         return {t.display: t.count for t in self.tables}
 
 
-def display_name(schema: str, table: str) -> str:
-    """``('lab', 'trial__event')`` -> ``'lab.Trial.Event'``."""
-    split = split_part(table)
-    if split is not None:
-        return f"{schema}.{to_camel(tier_of(split[0])[1])}.{to_camel(split[1])}"
-    return f"{schema}.{to_camel(tier_of(table)[1])}"
-
-
 def _display(graph: Any, node: str) -> str:
-    return display_name(graph.nodes[node]["schema"], graph.nodes[node]["table"])
+    """``schema.Master.Part`` following the graph's masters (part-of-part included)."""
+    data = graph.nodes[node]
+    master = data.get("master")
+    if master is None:
+        return f"{data['schema']}.{to_camel(tier_of(data['table'])[1])}"
+    suffix = data["table"][len(graph.nodes[master]["table"]) + 2 :]
+    return f"{_display(graph, master)}.{to_camel(suffix)}"
 
 
 def table_names(diagram: Diagram, schemas: Sequence[str]) -> dict[str, str]:
@@ -72,7 +71,7 @@ def table_names(diagram: Diagram, schemas: Sequence[str]) -> dict[str, str]:
         schema, table = data["schema"], data["table"]
         if schema not in schemas:
             continue
-        names[display_name(schema, table)] = node
+        names[_display(diagram.graph, node)] = node
         names[f"{schema}.{table}"] = node
         names[f"{schema}.{tier_of(table)[1]}"] = node
     return names
@@ -188,7 +187,9 @@ def _apply_include_exclude(
     for node in shown:
         data = graph.nodes[node]
         name = _display(graph, node)
-        if not (recipe.keeps(name) or recipe.keeps(f"{data['schema']}.{data['table']}")):
+        spellings = (name, f"{data['schema']}.{data['table']}")
+        included = not recipe.include or any(_matches(s, recipe.include) for s in spellings)
+        if not included or any(_matches(s, recipe.exclude) for s in spellings):
             dropped.add(node)
             left_out[name] = "excluded by the recipe"
     for node in list(dropped):
@@ -214,6 +215,10 @@ def _reasons(recipe: Recipe, diagram: Diagram) -> dict[str, list[str]]:
                 seen.append(text)
         out[node] = seen
     return out
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _status(
@@ -264,7 +269,7 @@ def _table(
         node=node,
         schema=data["schema"],
         table=data["table"],
-        display=display_name(data["schema"], data["table"]),
+        display=_display(diagram.graph, node),
         status=state,
         reason=reason,
         select=select,
@@ -319,4 +324,4 @@ def _counted(connection: Connection, table: PlanTable) -> PlanTable:
     return PlanTable(**{**table.__dict__, "count": count})
 
 
-__all__ = ["Plan", "PlanTable", "RecipeError", "build_plan", "display_name", "table_names"]
+__all__ = ["Plan", "PlanTable", "RecipeError", "build_plan", "table_names"]

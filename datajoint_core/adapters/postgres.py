@@ -77,8 +77,18 @@ def _identity(value: Any) -> Any:
 _BYTES = psycopg2.extensions.new_type(psycopg2.BINARY.values, "DJ_BYTES", _bytes)
 
 
+_QUOTED = re.compile(r"('(?:[^']|'')*')")
+_NUMERIC = re.compile(r"^(smallint|integer|bigint|real|double precision|numeric)\b")
+_QUOTED_NUMBER = re.compile(r"'(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)'", re.IGNORECASE)
+
+
+def _lower_outside_quotes(text: str) -> str:
+    """Lower-case a type but not its enum labels: ``ENUM('Happy')`` -> ``enum('Happy')``."""
+    return "".join(p if i % 2 else p.lower() for i, p in enumerate(_QUOTED.split(text)))
+
+
 def _normalise_type(formatted: str) -> str:
-    text = formatted.strip().lower()
+    text = _lower_outside_quotes(formatted.strip())
     text = re.sub(r"^character varying", "varchar", text)
     text = re.sub(r"^character\b", "char", text)
     text = re.sub(r"^timestamp(\(\d\))? without time zone", r"timestamp\1", text)
@@ -285,6 +295,9 @@ class PostgreSQLAdapter(Adapter):
             default = _CAST.sub("", default)
             if default.upper() == "NULL":
                 default = None
+            elif _NUMERIC.match(native):  # '1.5'::double precision, '0'::bigint -> as MySQL
+                number = _QUOTED_NUMBER.fullmatch(default)
+                default = number.group(1) if number else default
         return ColumnInfo(
             schema=schema,
             table=table,
@@ -394,3 +407,20 @@ class PostgreSQLAdapter(Adapter):
 
     def cast_text_sql(self, expression: str) -> str:
         return f"CAST({expression} AS TEXT)"
+
+    # -- bulk loading --------------------------------------------------------------------
+    foreign_keys_after_load = True
+
+    def bulk_insert(self, raw: Any, full_name: str, columns: Sequence[str], batch: Any) -> int:
+        """``COPY ... FROM STDIN (FORMAT csv)`` of the batch's CSV text (see bulk_load)."""
+        import pyarrow as pa
+
+        from .bulk_load import copy_csv
+
+        if batch.num_rows == 0:
+            return 0
+        cols = ", ".join(self.quote(c) for c in columns)
+        sql = f"COPY {full_name} ({cols}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"
+        with raw.cursor() as cursor:
+            cursor.copy_expert(sql, pa.BufferReader(copy_csv(batch)), size=1 << 20)
+            return int(cursor.rowcount) if cursor.rowcount >= 0 else int(batch.num_rows)

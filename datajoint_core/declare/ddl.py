@@ -95,10 +95,12 @@ def build_heading(spec: TableSpec, parents: Sequence[Parent], table: str) -> Hea
             indexes.append(Index(fk_cols, True))
     if not any(a.in_key for a in attrs.values()):
         raise DeclarationError(f"{table}: the definition declares no primary-key attribute")
-    for index in indexes:
-        for name in index.columns:
+    for ix in spec.indexes:
+        for name in ix.attributes:
             if name not in attrs:
-                raise DeclarationError(f"{table}: index on unknown attribute {name!r}")
+                raise DeclarationError(
+                    f"{table}: line {ix.line}: index on unknown attribute {name!r}"
+                )
     ordered = [a for a in attrs.values() if a.in_key] + [a for a in attrs.values() if not a.in_key]
     return Heading(tuple(ordered), spec.comment, tuple(fks), tuple(indexes))
 
@@ -184,8 +186,16 @@ def compile_table(heading: Heading, schema: str, table: str, adapter: Adapter) -
 
 
 def declare(
-    spec: TableSpec, parents: Sequence[Parent], schema: str, table: str, adapter: Adapter
+    spec: TableSpec,
+    parents: Sequence[Parent],
+    schema: str,
+    table: str,
+    adapter: Adapter,
+    label: str | None = None,
 ) -> Declaration:
-    """Compile a parsed definition whose ``-> Parent`` references are resolved."""
-    heading = build_heading(spec, parents, table)
+    """Compile a parsed definition whose ``-> Parent`` references are resolved.
+
+    ``label`` names the table in error messages (the class name; default ``table``).
+    """
+    heading = build_heading(spec, parents, label or table)
     return Declaration(tuple(compile_table(heading, schema, table, adapter)), heading)

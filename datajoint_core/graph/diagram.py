@@ -130,8 +130,9 @@ class Diagram:
                     c for n in clone.nodes_to_show for c in self.graph.successors(n)
                 }
         else:
-            other_diagram = other if isinstance(other, Diagram) else Diagram(other)
+            other_diagram = self._other(other)
             clone.graph = nx.compose(self.graph, other_diagram.graph)
+            clone.schemas = sorted(set(self.schemas) | set(other_diagram.schemas))
             clone.nodes_to_show |= other_diagram.nodes_to_show
         return clone
 
@@ -143,15 +144,19 @@ class Diagram:
                     p for n in clone.nodes_to_show for p in self.graph.predecessors(n)
                 }
         else:
-            other_diagram = other if isinstance(other, Diagram) else Diagram(other)
-            clone.nodes_to_show -= other_diagram.nodes_to_show
+            clone.nodes_to_show -= self._other(other).nodes_to_show
         return clone
 
     def __mul__(self, other: Any) -> Diagram:
         clone = self._copy()
-        other_diagram = other if isinstance(other, Diagram) else Diagram(other)
-        clone.nodes_to_show &= other_diagram.nodes_to_show
+        clone.nodes_to_show &= self._other(other).nodes_to_show
         return clone
+
+    def _other(self, other: Any) -> Diagram:
+        other_diagram = other if isinstance(other, Diagram) else Diagram(other)
+        if other_diagram.connection is not self.connection:
+            raise DataJointError("diagrams from two different connections cannot be combined")
+        return other_diagram
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.topological_order())
@@ -180,7 +185,11 @@ class Diagram:
 
     def restrict(self, expr: Any) -> Diagram:
         """Keep the rows of ``expr``'s table that match, and downstream only the rows that
-        reference kept rows (AND across restrictions). Chains from different seeds."""
+        reference kept rows (AND across restrictions). Chains from different seeds.
+
+        A row whose nullable foreign key is NULL references no parent row, so that parent's
+        restriction does not exclude it (the subset stays referentially complete either way).
+        """
         if self._mode is Mode.CASCADE:
             raise DataJointError("restrict() cannot follow cascade(): a delete diagram is one-shot")
         clone = self._copy()

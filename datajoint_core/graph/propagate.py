@@ -72,13 +72,17 @@ class Term:
 
     SEED: the caller's condition ``seed``. COPY: the ``parent``'s whole restriction applies as is
     (same column names). RENAMED / PROJECT: ``(child cols) IN (SELECT parent cols FROM parent as
-    restricted)`` with ``attr_map`` as (child column, parent column) pairs.
+    restricted)`` with ``attr_map`` as (child column, parent column) pairs. ``nullable``: the
+    child's columns may be NULL; such a row references no parent row, so in RESTRICT mode the
+    term lets it pass (the subset stays referentially complete) and in CASCADE mode it is never
+    reached.
     """
 
     rule: Rule
     seed: int | None = None
     parent: str | None = None
     attr_map: Pairs = ()
+    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,7 +278,8 @@ def edge_term(
         return Term(Rule.COPY, parent=parent), parent_restriction.attributes
     else:
         rule = Rule.PROJECT
-    term = Term(rule, parent=parent, attr_map=_pairs(graph, parent, attr_map))
+    pairs = _pairs(graph, parent, attr_map)
+    term = Term(rule, parent=parent, attr_map=pairs, nullable=bool(edge.get("nullable")))
     return term, frozenset(attr_map)
 
 
@@ -411,16 +416,24 @@ def _preferred_attr_map(graph: nx.MultiDiGraph, parent: str, child: str) -> dict
     return (plain or maps)[0]
 
 
-def inline_copies(restrictions: Mapping[str, NodeRestriction], node: str) -> tuple[Term, ...]:
+def inline_copies(
+    restrictions: Mapping[str, NodeRestriction],
+    node: str,
+    memo: dict[str, tuple[Term, ...]] | None = None,
+) -> tuple[Term, ...]:
     """``node``'s terms with each COPY term replaced by the parent's terms, recursively.
 
     Valid in both modes because a COPY joins terms under the same connective. The result refers
-    only to seeds and semijoins, so the restriction can be written on ``node`` alone.
+    only to seeds and semijoins, so the restriction can be written on ``node`` alone. ``memo``
+    caches the result per node (without it, copies through diamonds are expanded once per path).
     """
-    found: dict[Term, None] = {}
-    for term in restrictions[node].terms:
-        if term.rule is Rule.COPY and term.parent is not None:
-            found.update(dict.fromkeys(inline_copies(restrictions, term.parent)))
-        else:
-            found[term] = None
-    return tuple(found)
+    memo = {} if memo is None else memo
+    if node not in memo:
+        found: dict[Term, None] = {}
+        for term in restrictions[node].terms:
+            if term.rule is Rule.COPY and term.parent is not None:
+                found.update(dict.fromkeys(inline_copies(restrictions, term.parent, memo)))
+            else:
+                found[term] = None
+        memo[node] = tuple(found)
+    return memo[node]

@@ -11,14 +11,22 @@ from ..errors import DataJointError
 if TYPE_CHECKING:
     from .diagram import Diagram
 
-# tier -> (fill colour, shape), after DataJoint's diagrams
+# tier -> (fill colour with alpha, Graphviz shape, Mermaid shape brackets), after DataJoint's
+# diagrams: Manual green boxes, Lookup grey, Imported blue and Computed red ovals, Parts small.
 STYLES = {
-    "Manual": ("#00FF0030", "box"),
-    "Lookup": ("#00000020", "plaintext"),
-    "Imported": ("#00007F40", "ellipse"),
-    "Computed": ("#FF000030", "ellipse"),
-    "Part": ("#FFFFFF00", "plaintext"),
+    "Manual": ("#00FF0030", "box", ('["', '"]')),
+    "Lookup": ("#00000020", "plaintext", ('["', '"]')),
+    "Imported": ("#00007F40", "ellipse", ('(["', '"])')),
+    "Computed": ("#FF000030", "ellipse", ('(["', '"])')),
+    "Part": ("#FFFFFF00", "plaintext", ('["', '"]')),
 }
+
+
+def _opaque(colour: str) -> str:
+    """``#RRGGBBAA`` blended over white as ``#RRGGBB`` (Mermaid fills take no alpha)."""
+    alpha = int(colour[7:9] or "ff", 16) / 255
+    channels = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c * alpha + 255 * (1 - alpha)):02X}" for c in channels)
 
 
 def _tier(diagram: Diagram, node: str) -> str:
@@ -30,17 +38,21 @@ def _tier(diagram: Diagram, node: str) -> str:
     return tier_of(data["table"])[0].__name__
 
 
-def _label(diagram: Diagram, node: str) -> str:
-    from ..user_tables import split_part, tier_of, to_camel
+def _class_name(diagram: Diagram, node: str) -> str:
+    """``Trial`` for ``#trial``-like names; ``Trial.Event`` (and ``M.P.Q``) for Parts."""
+    from ..user_tables import tier_of, to_camel
 
     data = diagram.graph.nodes[node]
-    table = data["table"]
-    split = split_part(table) if data.get("master") else None
-    name = (
-        f"{to_camel(tier_of(split[0])[1])}.{to_camel(split[1])}"
-        if split
-        else to_camel(tier_of(table)[1])
-    )
+    master = data.get("master")
+    if master is None or master not in diagram.graph:
+        return to_camel(tier_of(data["table"])[1])
+    own = data["table"][len(diagram.graph.nodes[master]["table"]) + 2 :]
+    return f"{_class_name(diagram, master)}.{to_camel(own)}"
+
+
+def _label(diagram: Diagram, node: str) -> str:
+    data = diagram.graph.nodes[node]
+    name = _class_name(diagram, node)
     if len(diagram.schemas) > 1 or data["schema"] not in diagram.schemas:
         name = f"{data['schema']}.{name}"
     return name
@@ -62,14 +74,17 @@ def mermaid(diagram: Diagram) -> str:
         label = _label(diagram, node)
         if counts is not None and node in counts:
             label += f" ({counts[node]})"
+        tier = _tier(diagram, node)
+        opening, closing = STYLES[tier][2]
         label = label.replace('"', "'")
-        lines.append(f'    {ids[node]}["{label}"]:::{_tier(diagram, node).lower()}')
+        lines.append(f"    {ids[node]}{opening}{label}{closing}:::{tier.lower()}")
     for parent, child, data in diagram.graph.edges(data=True):
         if parent in ids and child in ids:
             arrow = "-->" if data.get("primary") else "-.->"
             lines.append(f"    {ids[parent]} {arrow} {ids[child]}")
-    for tier, (colour, _) in STYLES.items():
-        lines.append(f"    classDef {tier.lower()} fill:{colour[:7]},stroke:#333")
+    for tier, (colour, _, _) in STYLES.items():
+        size = ",font-size:11px" if tier == "Part" else ""
+        lines.append(f"    classDef {tier.lower()} fill:{_opaque(colour)},stroke:#333{size}")
     if counts is not None:
         restricted = [ids[n] for n in order if n in counts]
         if restricted:
@@ -84,13 +99,16 @@ def dot(diagram: Diagram) -> str:
     direction = diagram.connection.config["display.diagram_direction"]
     lines = ["digraph pipeline {", f"  rankdir={direction};", '  node [fontname="Helvetica"];']
     for node in order:
-        colour, shape = STYLES[_tier(diagram, node)]
+        tier = _tier(diagram, node)
+        colour, shape, _ = STYLES[tier]
         label = _label(diagram, node)
         extra = ""
         if counts is not None and node in counts:
-            label += f"\\n{counts[node]} rows"
+            label += f"\\n{counts[node]} row{'' if counts[node] == 1 else 's'}"
             extra = ', color="#dd0000", penwidth=3'
         label = label.replace('"', '\\"')
+        if tier == "Part":
+            extra += ", fontsize=10"
         lines.append(
             f'  "{_esc(node)}" [label="{label}", shape={shape}, style=filled, '
             f'fillcolor="{colour}"{extra}];'

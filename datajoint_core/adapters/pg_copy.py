@@ -1,0 +1,109 @@
+"""PostgreSQL's fastest read path: ``COPY (SELECT ...) TO STDOUT (FORMAT csv)`` parsed by
+pyarrow's streaming CSV reader, inside the caller's transaction (so inside its snapshot).
+
+The driver writes the COPY stream into a pipe from a thread; pyarrow reads the other end in
+blocks, so memory stays bounded whatever the size of the result.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow
+
+_BLOCK = 4 << 20
+
+
+def _csv_type(field: pyarrow.Field) -> pyarrow.DataType:
+    """How the CSV text of a column is parsed (converted afterwards where Arrow cannot)."""
+    import pyarrow as pa
+
+    t = field.type
+    if (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_date(t)
+        or pa.types.is_timestamp(t)
+    ):
+        return t
+    return pa.string()
+
+
+def _convert(column: pyarrow.Array, field: pyarrow.Field) -> pyarrow.Array:
+    import pyarrow as pa
+
+    t = field.type
+    if column.type == t:
+        return column
+    if pa.types.is_dictionary(t):
+        return column.dictionary_encode().cast(t)
+    values = column.to_pylist()
+    if isinstance(t, pa.ExtensionType) and t.storage_type == pa.binary(16):  # uuid
+        storage = pa.array(
+            [None if v is None else uuid.UUID(v).bytes for v in values], type=pa.binary(16)
+        )
+        return pa.ExtensionArray.from_storage(t, storage)
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return pa.array([None if v is None else bytes.fromhex(v[2:]) for v in values], type=t)
+    return column.cast(t)
+
+
+def stream_copy(
+    raw: Any, sql: str, params: Sequence[Any], schema: pyarrow.Schema, batch_rows: int
+) -> Iterator[pyarrow.RecordBatch]:
+    """Record batches of ``schema`` for a query, read through COPY."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with raw.cursor() as cursor:
+        query = cursor.mogrify(sql, tuple(params)).decode()
+    copy_sql = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with os.fdopen(write_fd, "wb") as sink, raw.cursor() as cursor:
+                cursor.copy_expert(copy_sql, sink, size=1 << 20)
+        except BaseException as err:  # reported in the reading thread
+            failure.append(err)
+
+    thread = threading.Thread(target=produce, name="pg-copy", daemon=True)
+    thread.start()
+    source = os.fdopen(read_fd, "rb")
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(column_names=schema.names, block_size=_BLOCK),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f.name: _csv_type(f) for f in schema},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+                true_values=["t"],
+                false_values=["f"],
+            ),
+        )
+        for chunk in reader:
+            arrays = [_convert(chunk.column(i), f) for i, f in enumerate(schema)]
+            batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+            for start in range(0, batch.num_rows, batch_rows):
+                yield batch.slice(start, batch_rows)
+    except StopIteration:
+        pass
+    except pa.ArrowInvalid as err:
+        if not failure and "Empty CSV file" not in str(err):  # an empty result is no error
+            raise
+    finally:
+        source.close()
+        thread.join()
+    if failure:
+        raise failure[0]

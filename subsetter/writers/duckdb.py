@@ -1,0 +1,288 @@
+"""DuckDB output: one file, one DuckDB schema per source schema, the metadata in ``_subset``.
+
+>>> writer = DuckDBWriter("out/subset.duckdb", if_exists="replace")   # doctest: +SKIP
+
+Tables get their primary key and the foreign keys DuckDB can enforce (same schema, parent in
+the file); every foreign key is listed in ``_subset.foreign_keys``. ``_subset.tables`` holds
+each table's definition, primary key, heading and Arrow schema; ``_subset.manifest`` the
+manifest. The file is written as ``<path>.tmp-<pid>-<random>`` and renamed into place by commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..recipe import IfExists
+from .base import OutputExistsError, TableMeta, TableResult
+from .files import check_target, clean_stale, fsync_path, remove, temp_sibling
+from .meta import conform, foreign_keys_to_json, heading_to_json
+
+META_SCHEMA = "_subset"
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
+_METADATA_DDL = (
+    f"CREATE SCHEMA {META_SCHEMA}",
+    f"CREATE TABLE {META_SCHEMA}.tables (position INTEGER, schema_name VARCHAR, "
+    "table_name VARCHAR, definition VARCHAR, primary_key VARCHAR, foreign_keys VARCHAR, "
+    'heading VARCHAR, arrow_schema BLOB, "rows" BIGINT)',
+    f"CREATE TABLE {META_SCHEMA}.foreign_keys (schema_name VARCHAR, table_name VARCHAR, "
+    "parent_schema VARCHAR, parent_table VARCHAR, columns VARCHAR, parent_columns VARCHAR, "
+    "enforced BOOLEAN)",
+    f"CREATE TABLE {META_SCHEMA}.manifest (manifest VARCHAR)",
+)
+_SIMPLE = {
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.uint8(): "UTINYINT",
+    pa.uint16(): "USMALLINT",
+    pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT",
+    pa.float16(): "FLOAT",
+    pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.date64(): "DATE",
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.string_view(): "VARCHAR",
+    pa.binary(): "BLOB",
+    pa.large_binary(): "BLOB",
+    pa.binary_view(): "BLOB",
+}
+_TIMESTAMPS = {"s": "TIMESTAMP_S", "ms": "TIMESTAMP_MS", "us": "TIMESTAMP", "ns": "TIMESTAMP_NS"}
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def duckdb_type(type_: pa.DataType, core_type: str = "") -> str:
+    """The DuckDB column type for an Arrow type (``core_type``: the attribute's DataJoint type,
+    which makes a json column JSON and an enum an ENUM of its labels)."""
+    from datajoint_core.declare.parser import enum_values, split_type
+
+    base = split_type(core_type)[0] if core_type else ""
+    if base == "json":
+        return "JSON"
+    if base == "enum":
+        return "ENUM(" + ", ".join(literal(v) for v in enum_values(core_type)) + ")"
+    if isinstance(type_, pa.BaseExtensionType):
+        if type_.extension_name == "arrow.uuid":
+            return "UUID"
+        if type_.extension_name == "arrow.json":
+            return "JSON"
+        return duckdb_type(type_.storage_type)
+    if pa.types.is_dictionary(type_):
+        return duckdb_type(type_.value_type)
+    if type_ in _SIMPLE:
+        return _SIMPLE[type_]
+    if pa.types.is_decimal(type_) and type_.precision <= 38:
+        return f"DECIMAL({type_.precision},{type_.scale})"
+    if pa.types.is_timestamp(type_):
+        return "TIMESTAMPTZ" if type_.tz else _TIMESTAMPS[type_.unit]
+    if pa.types.is_time(type_):
+        return "TIME"
+    if pa.types.is_fixed_size_binary(type_):
+        return "BLOB"
+    raise ValueError(f"no DuckDB type for Arrow type {type_}")
+
+
+def is_duckdb_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
+class DuckDBWriter:
+    """A DuckDB database file, published atomically by :meth:`commit`.
+
+    ``memory_limit`` bounds DuckDB's own memory (primary-key and foreign-key indexes grow with
+    the table; DuckDB raises when they do not fit).
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        if_exists: str | IfExists = "fail",
+        *,
+        memory_limit: str = "256MB",
+        primary_keys: bool = True,
+        foreign_keys: bool = True,
+    ) -> None:
+        self.target = Path(path).absolute()
+        self.if_exists = IfExists(if_exists)
+        if self.if_exists is IfExists.APPEND:
+            raise ValueError("a DuckDB output can only fail or replace when it exists")
+        if not _MEMORY.match(memory_limit):
+            raise ValueError(f"memory_limit {memory_limit!r}: expected e.g. '256MB'")
+        self.memory_limit = memory_limit
+        self.primary_keys = primary_keys
+        self.foreign_keys = foreign_keys and primary_keys  # DuckDB references a primary key
+        self._tmp: Path | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def describe(self) -> str:
+        return f"DuckDB file {self.target}"
+
+    def open(self, tables: Sequence[TableMeta]) -> None:
+        if META_SCHEMA in {m.schema for m in tables}:
+            raise ValueError(f"a source schema named {META_SCHEMA!r} clashes with the metadata")
+        check_target(self.target, self.if_exists is IfExists.REPLACE, is_duckdb_file(self.target))
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(self.target)
+        self._tmp = temp_sibling(self.target)
+        self._con = con = duckdb.connect(str(self._tmp))
+        con.execute(f"SET memory_limit = {literal(self.memory_limit)}")
+        con.execute("SET preserve_insertion_order = false")
+        for statement in _METADATA_DDL:
+            con.execute(statement)
+        for schema in dict.fromkeys(m.schema for m in tables):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        keys: dict[tuple[str, str], list[str]] = {}
+        for meta in tables:
+            self._create(con, meta, keys)
+            keys[(meta.schema, meta.table)] = meta.primary_key
+
+    def _create(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        meta: TableMeta,
+        keys: dict[tuple[str, str], list[str]],
+    ) -> None:
+        lines = []
+        for f in meta.arrow_schema:
+            attr = meta.heading.get(f.name)
+            core = attr.type if attr is not None and attr.core else ""
+            required = attr is not None and (attr.in_key or not attr.nullable)
+            lines.append(f"{quote(f.name)} {duckdb_type(f.type, core)}{' NOT NULL' * required}")
+        if self.primary_keys and meta.primary_key:
+            lines.append(f"PRIMARY KEY ({', '.join(map(quote, meta.primary_key))})")
+        rows = []
+        for fk in meta.foreign_keys:
+            parent_key = keys.get((fk.parent_schema, fk.parent_table))
+            by_parent = {p: c for c, p in fk.attr_map}
+            enforced = (
+                self.foreign_keys
+                and fk.parent_schema == meta.schema
+                and parent_key is not None
+                and sorted(by_parent) == sorted(parent_key)
+            )
+            if enforced:
+                assert parent_key is not None
+                lines.append(
+                    f"FOREIGN KEY ({', '.join(quote(by_parent[p]) for p in parent_key)}) "
+                    f"REFERENCES {quote(meta.schema)}.{quote(fk.parent_table)} "
+                    f"({', '.join(map(quote, parent_key))})"
+                )
+            columns = json.dumps([c for c, _ in fk.attr_map])
+            parents = json.dumps([p for _, p in fk.attr_map])
+            names = (meta.schema, meta.table, fk.parent_schema, fk.parent_table)
+            rows.append((*names, columns, parents, enforced))
+        body = ",\n  ".join(lines)
+        con.execute(f"CREATE TABLE {quote(meta.schema)}.{quote(meta.table)} (\n  {body}\n)")
+        if rows:
+            con.executemany(
+                f"INSERT INTO {META_SCHEMA}.foreign_keys VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+            )
+        con.execute(
+            f"INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                len(keys),
+                meta.schema,
+                meta.table,
+                meta.definition,
+                json.dumps(meta.primary_key),
+                json.dumps(foreign_keys_to_json(meta.foreign_keys)),
+                json.dumps(heading_to_json(meta.heading)),
+                meta.arrow_schema.serialize().to_pybytes(),
+            ],
+        )
+
+    def write_table(self, meta: TableMeta, batches: Iterator[pa.RecordBatch]) -> TableResult:
+        if self._con is None:
+            raise RuntimeError("DuckDBWriter.write_table before open()")
+        con = self._con
+        schema = meta.arrow_schema.remove_metadata()
+        rows = 0
+        failure: list[BaseException] = []
+
+        def stream() -> Iterator[pa.RecordBatch]:
+            nonlocal rows
+            try:
+                for batch in batches:
+                    batch = conform(batch, schema)
+                    rows += batch.num_rows
+                    yield batch
+            except BaseException as err:  # re-raised below, not DuckDB's wrapper of it
+                failure.append(err)
+                raise
+
+        cols = ", ".join(quote(f.name) for f in schema)
+        view = "_subset_batches"
+        con.register(view, pa.RecordBatchReader.from_batches(schema, stream()))
+        try:
+            con.execute(
+                f"INSERT INTO {quote(meta.schema)}.{quote(meta.table)} ({cols}) "
+                f"SELECT {cols} FROM {view}"
+            )
+        except duckdb.Error as err:
+            if failure:
+                raise failure[0] from err
+            raise
+        finally:
+            con.unregister(view)
+        if failure:
+            raise failure[0]
+        con.execute(
+            f'UPDATE {META_SCHEMA}.tables SET "rows" = ? WHERE schema_name = ? AND table_name = ?',
+            [rows, meta.schema, meta.table],
+        )
+        return TableResult(rows)
+
+    def commit(self, manifest: dict[str, Any]) -> None:
+        """Store the manifest, close the file and rename it into place."""
+        if self._con is None or self._tmp is None:
+            raise RuntimeError("DuckDBWriter.commit before open()")
+        self._con.execute(
+            f"INSERT INTO {META_SCHEMA}.manifest VALUES (?)", [json.dumps(manifest, default=str)]
+        )
+        self._con.execute("CHECKPOINT")
+        self._con.close()
+        self._con = None
+        fsync_path(self._tmp)
+        if self.target.exists() and self.if_exists is not IfExists.REPLACE:
+            raise OutputExistsError(f"{self.target} appeared while the file was written")
+        os.replace(self._tmp, self.target)
+        remove(Path(f"{self._tmp}.wal"))
+        self._tmp = None
+        fsync_path(self.target.parent)
+
+    def abort(self) -> None:
+        if self._con is not None:
+            try:
+                self._con.close()
+            except duckdb.Error:
+                pass  # the file is deleted next
+            self._con = None
+        if self._tmp is not None:
+            remove(self._tmp)
+            remove(Path(f"{self._tmp}.wal"))
+            self._tmp = None

@@ -1,0 +1,130 @@
+"""Parquet output: ``<dir>/<schema>/<table>.parquet`` per table and ``manifest.json``.
+
+>>> writer = ParquetWriter("out/snapshot", if_exists="replace")      # doctest: +SKIP
+>>> writer.open(metas)                                                # doctest: +SKIP
+>>> writer.write_table(metas[0], batches)                             # doctest: +SKIP
+>>> writer.commit(manifest)                                           # doctest: +SKIP
+
+Everything is written into ``<dir>.tmp-<pid>-<random>`` and renamed into place by ``commit``;
+a failed or killed run leaves only that temporary sibling, which the next run deletes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..recipe import IfExists
+from .base import OutputExistsError, TableMeta, TableResult
+from .files import check_target, clean_stale, fsync_path, remove, sha256_file, temp_sibling
+from .meta import conform, file_metadata
+
+MANIFEST = "manifest.json"
+ROW_GROUP_BYTES = 32 << 20  # batches are gathered into row groups of about this size
+
+
+def relative_path(schema: str, table: str) -> str:
+    """``schema/table.parquet``; table names such as ``#stimulus`` are kept as they are."""
+    for name in (schema, table):
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+            raise ValueError(f"{schema}.{table}: {name!r} cannot be a file name")
+    return f"{schema}/{table}.parquet"
+
+
+class ParquetWriter:
+    """A directory of Parquet files (zstd), published atomically by :meth:`commit`."""
+
+    name = "parquet"
+
+    def __init__(self, path: str | os.PathLike[str], if_exists: str | IfExists = "fail") -> None:
+        self.target = Path(path).absolute()
+        self.if_exists = IfExists(if_exists)
+        if self.if_exists is IfExists.APPEND:
+            raise ValueError("a Parquet output can only fail or replace when it exists")
+        self._tmp: Path | None = None
+        self._files: dict[str, list[dict[str, Any]]] = {}
+
+    def describe(self) -> str:
+        return f"Parquet directory {self.target}"
+
+    def open(self, tables: Sequence[TableMeta]) -> None:
+        for meta in tables:
+            relative_path(meta.schema, meta.table)
+        looks_ours = (self.target / MANIFEST).is_file() or (
+            self.target.is_dir() and not any(self.target.iterdir())
+        )
+        check_target(self.target, self.if_exists is IfExists.REPLACE, looks_ours)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(self.target)
+        self._tmp = temp_sibling(self.target)
+        self._tmp.mkdir()
+        self._files = {}
+
+    def write_table(self, meta: TableMeta, batches: Iterator[pa.RecordBatch]) -> TableResult:
+        if self._tmp is None:
+            raise RuntimeError("ParquetWriter.write_table before open()")
+        relative = relative_path(meta.schema, meta.table)
+        path = self._tmp / relative
+        path.parent.mkdir(exist_ok=True)
+        schema = meta.arrow_schema.with_metadata(
+            {**(meta.arrow_schema.metadata or {}), **file_metadata(meta)}
+        )
+        rows = 0
+        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            pending: list[pa.RecordBatch] = []
+            size = 0
+            for batch in batches:
+                batch = conform(batch, schema)
+                rows += batch.num_rows
+                pending.append(batch)
+                size += batch.nbytes
+                if size >= ROW_GROUP_BYTES:
+                    writer.write_table(pa.Table.from_batches(pending, schema))
+                    pending, size = [], 0
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending, schema))
+        fsync_path(path)
+        entry = {
+            "path": relative,
+            "rows": rows,
+            "bytes": path.stat().st_size,
+            "sha256": sha256_file(path),
+        }
+        self._files[meta.key] = [entry]
+        return TableResult(rows, [entry])
+
+    def commit(self, manifest: dict[str, Any]) -> None:
+        """Write ``manifest.json`` (``manifest`` plus ``files``), then rename into place."""
+        if self._tmp is None:
+            raise RuntimeError("ParquetWriter.commit before open()")
+        document = {**manifest, "files": self._files}
+        manifest_path = self._tmp / MANIFEST
+        manifest_path.write_text(json.dumps(document, indent=2, default=str) + "\n", "utf-8")
+        for path in (manifest_path, *self._tmp.iterdir(), self._tmp):
+            fsync_path(path)
+        if self.target.exists():
+            if self.if_exists is not IfExists.REPLACE:
+                raise OutputExistsError(f"{self.target} appeared while the snapshot was written")
+            aside = temp_sibling(self.target, "-old")
+            os.rename(self.target, aside)
+            try:
+                os.rename(self._tmp, self.target)
+            except BaseException:
+                os.rename(aside, self.target)
+                raise
+            remove(aside)
+        else:
+            os.rename(self._tmp, self.target)
+        self._tmp = None
+        fsync_path(self.target.parent)
+
+    def abort(self) -> None:
+        if self._tmp is not None:
+            remove(self._tmp)
+            self._tmp = None
