@@ -264,7 +264,8 @@ class Diagram:
 
     def sql(self, propagation: Propagation | None = None) -> RestrictionSQL:
         prop = propagation or self.propagation()
-        return RestrictionSQL(self.connection.adapter, self.graph, prop, self._fragments)
+        owners = {s.id: (node, s.attributes) for node, seeds in self._seeds.items() for s in seeds}
+        return RestrictionSQL(self.connection.adapter, self.graph, prop, self._fragments, owners)
 
     @property
     def mode(self) -> Mode | None:

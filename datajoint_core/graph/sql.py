@@ -31,11 +31,13 @@ class RestrictionSQL:
         graph: nx.MultiDiGraph,
         propagation: Propagation,
         seeds: Mapping[int, Fragment],
+        seed_owners: Mapping[int, tuple[str, frozenset[str] | None]] | None = None,
     ) -> None:
         self.adapter = adapter
         self.graph = graph
         self.propagation = propagation
         self.seeds = seeds
+        self.seed_owners = seed_owners or {}
         self.operator = "AND" if propagation.mode is Mode.RESTRICT else "OR"
         self.order = list(propagation.restrictions)
         self.cte = {node: f"_r{i}" for i, node in enumerate(self.order)}
@@ -50,7 +52,16 @@ class RestrictionSQL:
         if node not in self._conditions:
             parts: list[Fragment] = []
             needs: set[str] = set()
+            via: set[str] = set()
             for term in inline_copies(self.propagation.restrictions, node, self._inlined):
+                owner = self._copied_from(node, term)
+                if owner is not None:
+                    if owner not in via:
+                        via.add(owner)
+                        parts.append(self._owner_semijoin(owner, term))
+                        needs.add(owner)
+                        needs |= self.condition(owner)[1]
+                    continue
                 if term.rule is Rule.SEED:
                     parts.append(self.seeds.get(term.seed, FALSE))  # type: ignore[arg-type]
                     continue
@@ -60,6 +71,31 @@ class RestrictionSQL:
                 needs |= self.condition(term.parent)[1]
             self._conditions[node] = (combine(parts, self.operator), frozenset(needs))
         return self._conditions[node]
+
+    def _copied_from(self, node: str, term: Term) -> str | None:
+        """The seed table of a seed condition copied down to ``node``, when the copy can be
+        written as a semijoin on the seed table's keys instead.
+
+        Repeating the seed's own text on every descendant (``MOD(subject_id, 10) = 0``) makes
+        each of them scan; ``subject_id IN (SELECT subject_id FROM <seed's CTE>)`` uses their
+        primary-key prefix. (The copy rule guarantees the columns are the seed's key columns.)
+        """
+        if term.rule is not Rule.SEED or term.seed is None or term.seed not in self.seed_owners:
+            return None
+        owner, attributes = self.seed_owners[term.seed]
+        if owner == node or not attributes or owner not in self.propagation.restrictions:
+            return None
+        keys = set(self.graph.nodes[owner]["primary_key"])
+        mine = set(self.graph.nodes[node]["attributes"])
+        return owner if attributes <= keys and attributes <= mine else None
+
+    def _owner_semijoin(self, owner: str, term: Term) -> Fragment:
+        q = self.adapter.quote
+        _, attributes = self.seed_owners[term.seed]  # type: ignore[index]
+        cols = [c for c in self.graph.nodes[owner]["primary_key"] if c in (attributes or ())]
+        listed = ", ".join(q(c) for c in cols)
+        target = listed if len(cols) == 1 else f"({listed})"
+        return Fragment(f"{target} IN (SELECT {listed} FROM {self.cte[owner]})")
 
     def _semijoin(self, term: Term) -> Fragment:
         """``(child cols) IN (SELECT parent cols FROM <parent's CTE>)``; in RESTRICT mode a row
@@ -102,7 +138,9 @@ class RestrictionSQL:
         if not self.is_restricted(node):
             return []
         terms = inline_copies(self.propagation.restrictions, node, self._inlined)
-        return [t.parent for t in terms if t.rule is not Rule.SEED and t.parent is not None]
+        parents = [t.parent for t in terms if t.rule is not Rule.SEED and t.parent is not None]
+        owners = {o for t in terms if (o := self._copied_from(node, t)) is not None}
+        return parents + sorted(owners)
 
     def select(
         self, node: str, fields: Sequence[str] | None = None, distinct: bool = False
