@@ -13,7 +13,7 @@ from .condition import Fragment
 from .errors import DataJointError, PartIntegrityError
 from .graph.dependencies import build_graph, catalog_of
 from .graph.diagram import Diagram, _literal_keys
-from .graph.propagate import PartIntegrity, topological_order
+from .graph.propagate import PartIntegrity, topological_order, uncovered_parts
 from .schema import ask
 
 if TYPE_CHECKING:
@@ -44,14 +44,24 @@ def _frozen(table: Table) -> Any:
     return frozen._replace(_where=(_literal_keys(table.connection, table.primary_key, rows),))
 
 
-def _check_parts(diagram: Diagram, sql: RestrictionSQL, counts: dict[str, int]) -> None:
-    """Under "enforce": every Part row deleted must have its master row deleted too."""
+def _count(diagram: Diagram, sql: RestrictionSQL, node: str) -> int:
+    fragment = sql.count(node)
+    return int(diagram.connection.fetchall(fragment.sql, fragment.params)[0][0])
+
+
+def _check_parts(diagram: Diagram, sql: RestrictionSQL) -> None:
+    """Under "enforce": every Part row deleted must have its master row deleted too.
+
+    Only Parts reached otherwise than through their master are counted: a Part restricted
+    through its master alone cannot lose rows without them.
+    """
     q = diagram.connection.adapter.quote
-    for node, count in counts.items():
-        master = diagram.graph.nodes[node].get("master")
-        if not count or master is None:
+    restrictions = diagram.propagation().restrictions
+    for node, master in uncovered_parts(diagram.graph, restrictions):
+        count = _count(diagram, sql, node)
+        if not count:
             continue
-        if master not in counts:
+        if master not in restrictions:
             raise PartIntegrityError(
                 f"the delete would remove {count} rows of Part {node} but none of its master "
                 f"{master}; delete from the master, or use part_integrity='cascade' or 'ignore'"
@@ -93,20 +103,20 @@ def delete(
         raise DataJointError("delete() inside an open transaction cannot prompt; pass prompt=False")
     diagram = Diagram.cascade(_frozen(table), part_integrity=part_integrity)
     sql = diagram.sql()
-    counts = diagram.preview()
     if diagram.part_integrity is PartIntegrity.ENFORCE:
-        _check_parts(diagram, sql, counts)
+        _check_parts(diagram, sql)
     seed_name = table.full_table_name
-    if not counts.get(seed_name):
+    if not _count(diagram, sql, seed_name):
         logger.info("nothing to delete")
         return 0
     own = transaction and not conn.in_transaction
-    if prompt and not own and not _confirm(counts, "Proceed with the delete (no transaction)?"):
+    question = "Proceed with the delete (no transaction)?"
+    if prompt and not own and not _confirm(diagram.preview(), question):
         return 0
     if own:
         conn.start_transaction()
     try:
-        deleted = _delete_leaves_first(diagram, sql, counts)
+        deleted = _delete_leaves_first(diagram, sql)
         keep = bool(deleted.get(seed_name)) and (
             not (prompt and own) or _confirm(deleted, "Commit deletes?")
         )
@@ -127,19 +137,18 @@ def _confirm(counts: dict[str, int], question: str) -> bool:
     return ask(f"About to delete:\n{summary}\n{question}")
 
 
-def _delete_leaves_first(
-    diagram: Diagram, sql: RestrictionSQL, counts: dict[str, int]
-) -> dict[str, int]:
+def _delete_leaves_first(diagram: Diagram, sql: RestrictionSQL) -> dict[str, int]:
+    """One DELETE per restricted table, leaves first; each returns its row count."""
     adapter = diagram.connection.adapter
     deleted: dict[str, int] = {}
-    for node in reversed(topological_order(diagram.graph, counts)):
-        if not counts[node]:
-            continue
+    for node in reversed(topological_order(diagram.graph, diagram.restricted_tables())):
         key = list(diagram.graph.nodes[node]["primary_key"])
-        keys = sql.select(node, key)
-        statement = adapter.delete_by_keys_sql(node, key, keys.sql)
-        deleted[node] = diagram.connection.execute(statement, keys.params)
-        logger.info("deleted %d rows from %s", deleted[node], node)
+        cond, needs = sql.condition(node)
+        head = sql._with(needs, [node])
+        statement = adapter.delete_restricted_sql(node, key, head.sql, cond.sql)
+        deleted[node] = diagram.connection.execute(statement, head.params + cond.params)
+        if deleted[node]:
+            logger.info("deleted %d rows from %s", deleted[node], node)
     return deleted
 
 

@@ -282,6 +282,13 @@ class Adapter:
         cols = ", ".join(self.quote(c) for c in columns)
         return f"DELETE FROM {full_name} WHERE ({cols}) IN (SELECT * FROM ({key_query}) AS _keys)"
 
+    def delete_restricted_sql(
+        self, full_name: str, key: Sequence[str], with_sql: str, condition: str
+    ) -> str:
+        """Delete the rows of a table that meet ``condition``, which may read the CTEs of
+        ``with_sql`` (``"WITH ... "`` or empty)."""
+        return f"{with_sql}DELETE FROM {full_name} WHERE {condition}"
+
     def random_hash_sql(self, expression: str) -> str:
         """SQL giving an integer 0..2**32-1 from a text expression (deterministic sampling)."""
         raise NotImplementedError

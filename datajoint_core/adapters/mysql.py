@@ -348,6 +348,14 @@ class MySQLAdapter(Adapter):
             f"JOIN (SELECT DISTINCT * FROM ({key_query}) AS _k0) AS _keys USING ({using})"
         )
 
+    def delete_restricted_sql(
+        self, full_name: str, key: Sequence[str], with_sql: str, condition: str
+    ) -> str:
+        # MariaDB has no WITH ... DELETE: select the keys (CTEs inside) and join them.
+        cols = ", ".join(self.quote(c) for c in key)
+        keys = f"{with_sql}SELECT {cols} FROM {full_name} WHERE {condition}"
+        return self.delete_by_keys_sql(full_name, key, keys)
+
     def random_hash_sql(self, expression: str) -> str:
         return f"CAST(CONV(SUBSTRING(MD5({expression}), 1, 8), 16, 10) AS UNSIGNED)"
 
