@@ -142,14 +142,43 @@ def _delete_leaves_first(diagram: Diagram, sql: RestrictionSQL) -> dict[str, int
     adapter = diagram.connection.adapter
     deleted: dict[str, int] = {}
     for node in reversed(topological_order(diagram.graph, diagram.restricted_tables())):
-        key = list(diagram.graph.nodes[node]["primary_key"])
-        cond, needs = sql.condition(node)
-        head = sql._with(needs, [node])
-        statement = adapter.delete_restricted_sql(node, key, head.sql, cond.sql)
-        deleted[node] = diagram.connection.execute(statement, head.params + cond.params)
+        deleted[node] = sum(
+            diagram.connection.execute(statement.sql, statement.params)
+            for statement in _statements(
+                adapter, sql, node, list(diagram.graph.nodes[node]["primary_key"])
+            )
+        )
         if deleted[node]:
             logger.info("deleted %d rows from %s", deleted[node], node)
     return deleted
+
+
+def _statements(adapter: Any, sql: RestrictionSQL, node: str, key: list[str]) -> list[Fragment]:
+    """The DELETE statements of one table.
+
+    Where the server has a multi-table DELETE (MariaDB runs ``DELETE ... WHERE k IN (SELECT
+    ...)`` as a scan with a subquery per row), each term of the OR-combined condition is its own
+    statement, a semijoin term joining its parent's key set; elsewhere one ``WITH ... DELETE``.
+    """
+    if not adapter.multi_table_delete:
+        cond, needs = sql.condition(node)
+        head = sql._with(needs, [node])
+        text = adapter.delete_restricted_sql(node, key, head.sql, cond.sql)
+        return [Fragment(text, head.params + cond.params)]
+    statements = []
+    for part in sql.parts(node):
+        if part.source is None:
+            head = sql._with(part.needs, [node])
+            text = adapter.delete_restricted_sql(node, key, head.sql, part.fragment.sql)
+            statements.append(Fragment(text, head.params + part.fragment.params))
+            continue
+        head = sql._with(part.needs, [node])
+        q = adapter.quote
+        cols = ", ".join(f"{q(p)} AS {q(c)}" for c, p in part.pairs)
+        keys = f"{head.sql}SELECT DISTINCT {cols} FROM {part.source}"
+        text = adapter.delete_joined_sql(node, [c for c, _ in part.pairs], keys)
+        statements.append(Fragment(text, head.params))
+    return statements
 
 
 def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enforce") -> None:

@@ -289,6 +289,11 @@ class Adapter:
         ``with_sql`` (``"WITH ... "`` or empty)."""
         return f"{with_sql}DELETE FROM {full_name} WHERE {condition}"
 
+    def delete_joined_sql(self, full_name: str, columns: Sequence[str], keys_sql: str) -> str:
+        """Delete the rows whose ``columns`` equal a row of ``keys_sql`` (multi-table DELETE,
+        where ``multi_table_delete`` says the server has it)."""
+        raise NotImplementedError
+
     def random_hash_sql(self, expression: str) -> str:
         """SQL giving an integer 0..2**32-1 from a text expression (deterministic sampling)."""
         raise NotImplementedError

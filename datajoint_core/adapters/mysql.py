@@ -348,6 +348,10 @@ class MySQLAdapter(Adapter):
             f"JOIN (SELECT DISTINCT * FROM ({key_query}) AS _k0) AS _keys USING ({using})"
         )
 
+    def delete_joined_sql(self, full_name: str, columns: Sequence[str], keys_sql: str) -> str:
+        using = ", ".join(self.quote(c) for c in columns)
+        return f"DELETE {full_name} FROM {full_name} JOIN ({keys_sql}) AS _keys USING ({using})"
+
     def delete_restricted_sql(
         self, full_name: str, key: Sequence[str], with_sql: str, condition: str
     ) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..condition import FALSE, Fragment, combine
@@ -20,6 +21,17 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from ..adapters.base import Adapter
+
+
+@dataclass(frozen=True)
+class Part:
+    """One term of a table's condition. A semijoin also names the CTE it reads and the
+    (child column, parent column) pairs, so it can be written as a join instead."""
+
+    fragment: Fragment
+    needs: frozenset[str]
+    pairs: tuple[tuple[str, str], ...] = ()
+    source: str | None = None
 
 
 class RestrictionSQL:
@@ -50,27 +62,36 @@ class RestrictionSQL:
     def condition(self, node: str) -> tuple[Fragment, frozenset[str]]:
         """The WHERE condition of ``node`` and the restricted tables (CTEs) it needs."""
         if node not in self._conditions:
-            parts: list[Fragment] = []
-            needs: set[str] = set()
-            via: set[str] = set()
-            for term in inline_copies(self.propagation.restrictions, node, self._inlined):
-                owner = self._copied_from(node, term)
-                if owner is not None:
-                    if owner not in via:
-                        via.add(owner)
-                        parts.append(self._owner_semijoin(owner, term))
-                        needs.add(owner)
-                        needs |= self.condition(owner)[1]
-                    continue
-                if term.rule is Rule.SEED:
-                    parts.append(self.seeds.get(term.seed, FALSE))  # type: ignore[arg-type]
-                    continue
-                assert term.parent is not None
-                parts.append(self._semijoin(term))
-                needs.add(term.parent)
-                needs |= self.condition(term.parent)[1]
-            self._conditions[node] = (combine(parts, self.operator), frozenset(needs))
+            parts = self.parts(node)
+            needs = frozenset().union(*(p.needs for p in parts))
+            self._conditions[node] = (combine([p.fragment for p in parts], self.operator), needs)
         return self._conditions[node]
+
+    def parts(self, node: str) -> list[Part]:
+        """The terms of ``node``'s condition, each on its own (combined with ``operator``)."""
+        parts: list[Part] = []
+        via: set[str] = set()
+        for term in inline_copies(self.propagation.restrictions, node, self._inlined):
+            owner = self._copied_from(node, term)
+            if owner is not None:
+                if owner not in via:
+                    via.add(owner)
+                    _, attributes = self.seed_owners[term.seed]  # type: ignore[index]
+                    keys = self.graph.nodes[owner]["primary_key"]
+                    pairs = tuple((c, c) for c in keys if c in (attributes or ()))
+                    parts.append(self._part(owner, pairs, self._owner_semijoin(owner, term)))
+                continue
+            if term.rule is Rule.SEED:
+                parts.append(Part(self.seeds.get(term.seed, FALSE), frozenset()))  # type: ignore[arg-type]
+                continue
+            assert term.parent is not None
+            part = self._part(term.parent, term.attr_map, self._semijoin(term))
+            parts.append(part if not term.nullable else Part(part.fragment, part.needs))
+        return parts
+
+    def _part(self, parent: str, pairs: tuple[tuple[str, str], ...], fragment: Fragment) -> Part:
+        needs = frozenset({parent}) | self.condition(parent)[1]
+        return Part(fragment, needs, pairs, self.cte[parent])
 
     def _copied_from(self, node: str, term: Term) -> str | None:
         """The seed table of a seed condition copied down to ``node``, when the copy can be
