@@ -310,17 +310,13 @@ class Table(QueryExpression, metaclass=_TableMeta):
         if extra and not ignore_extra:
             raise DataJointError(f"{self._label}: the query has unknown attribute(s) {extra}")
         select = source.make_sql(fields)
-        head = self.adapter.insert_sql(
-            self.full_table_name,
-            fields,
-            1,
-            skip_duplicates=skip,
-            replace=replace,
-            primary_key=self.primary_key,
-        )
-        prefix, _, suffix = head.partition(" VALUES ")
-        suffix = suffix.partition(")")[2]  # keep ON CONFLICT ... after the VALUES row
-        self.connection.execute(f"{prefix} {select.sql}{suffix}", select.params)
+        q = self.adapter.quote
+        sql = f"INSERT INTO {self.full_table_name} ({', '.join(q(f) for f in fields)}) {select.sql}"
+        if skip or replace:
+            sql += self.adapter.on_duplicate_sql(
+                self.full_table_name, fields, self.primary_key, replace=replace
+            )
+        self.connection.execute(sql, select.params)
 
     # -- quick delete and drop -----------------------------------------------------------
     def delete_quick(self, get_count: bool = False) -> int | None:

@@ -272,6 +272,18 @@ class Adapter:
         replace: bool = False,
         primary_key: Sequence[str] = (),
     ) -> str:
+        """A multi-row INSERT of ``rows`` rows of parameters, with the duplicate-key clause."""
+        cols = ", ".join(self.quote(c) for c in columns)
+        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        sql = f"INSERT INTO {full_name} ({cols}) VALUES " + ", ".join([row] * rows)
+        if not (skip_duplicates or replace):
+            return sql
+        return sql + self.on_duplicate_sql(full_name, columns, primary_key, replace=replace)
+
+    def on_duplicate_sql(
+        self, full_name: str, columns: Sequence[str], primary_key: Sequence[str], *, replace: bool
+    ) -> str:
+        """The clause that skips (or, with ``replace``, updates) rows whose key exists."""
         raise NotImplementedError
 
     def delete_sql(self, full_name: str, where: str) -> str:

@@ -311,33 +311,19 @@ class MySQLAdapter(Adapter):
         return clauses, []
 
     # -- loading and deleting ------------------------------------------------------------
-    def insert_sql(
-        self,
-        full_name: str,
-        columns: Sequence[str],
-        rows: int,
-        *,
-        skip_duplicates: bool = False,
-        replace: bool = False,
-        primary_key: Sequence[str] = (),
+    def on_duplicate_sql(
+        self, full_name: str, columns: Sequence[str], primary_key: Sequence[str], *, replace: bool
     ) -> str:
-        cols = ", ".join(self.quote(c) for c in columns)
-        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        sql = f"INSERT INTO {full_name} ({cols}) VALUES " + ", ".join([row] * rows)
         # Not INSERT IGNORE (it also hides foreign-key and data errors), not REPLACE (it deletes
         # the row first, which its children refuse): update in place on a duplicate key.
         if replace:
             updates = [c for c in columns if c not in primary_key] or list(primary_key)[:1]
-        elif skip_duplicates:
-            updates = list(primary_key)[:1] or list(columns)[:1]
+            sets = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in updates)
         else:
-            return sql
-        sets = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in updates)
-        if not replace:
-            # qualified: unambiguous when the rows come from INSERT ... SELECT
-            target = [f"{full_name}.{self.quote(c)}" for c in updates]
+            # a no-op update, qualified: unambiguous when the rows come from INSERT ... SELECT
+            target = [f"{full_name}.{self.quote(c)}" for c in (list(primary_key) or columns)[:1]]
             sets = ", ".join(f"{t} = {t}" for t in target)
-        return f"{sql} ON DUPLICATE KEY UPDATE {sets}"
+        return f" ON DUPLICATE KEY UPDATE {sets}"
 
     def delete_by_keys_sql(self, full_name: str, columns: Sequence[str], key_query: str) -> str:
         # MariaDB runs DELETE ... WHERE k IN (SELECT ...) as a scan with a per-row subquery;

@@ -378,29 +378,15 @@ class PostgreSQLAdapter(Adapter):
         return self.full_name(schema, f"enum_{digest}")
 
     # -- loading and deleting ------------------------------------------------------------
-    def insert_sql(
-        self,
-        full_name: str,
-        columns: Sequence[str],
-        rows: int,
-        *,
-        skip_duplicates: bool = False,
-        replace: bool = False,
-        primary_key: Sequence[str] = (),
+    def on_duplicate_sql(
+        self, full_name: str, columns: Sequence[str], primary_key: Sequence[str], *, replace: bool
     ) -> str:
-        cols = ", ".join(self.quote(c) for c in columns)
-        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        sql = f"INSERT INTO {full_name} ({cols}) VALUES " + ", ".join([row] * rows)
-        if replace and primary_key:
-            updates = [c for c in columns if c not in primary_key]
+        updates = [c for c in columns if c not in primary_key]
+        if replace and primary_key and updates:
             target = ", ".join(self.quote(c) for c in primary_key)
-            if updates:
-                sets = ", ".join(f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in updates)
-                return f"{sql} ON CONFLICT ({target}) DO UPDATE SET {sets}"
-            return f"{sql} ON CONFLICT DO NOTHING"
-        if skip_duplicates:
-            return f"{sql} ON CONFLICT DO NOTHING"
-        return sql
+            sets = ", ".join(f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in updates)
+            return f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+        return " ON CONFLICT DO NOTHING"
 
     def random_hash_sql(self, expression: str) -> str:
         return f"('x' || substr(md5({expression}), 1, 8))::bit(32)::bigint"

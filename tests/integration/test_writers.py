@@ -147,6 +147,8 @@ def source(inst: dj.Instance, schema_name: str) -> Iterator[Source]:
         schemas = [schema_name, schema_name + "_b"]
         yield Source(inst, schemas, collect(conn, schemas))
     finally:
+        if conn.in_transaction:  # a read interrupted by a test; its rollback must not undo this
+            conn.cancel_transaction()
         conn.execute(conn.adapter.drop_schema_sql(schema_name + "_b"))
 
 
@@ -168,10 +170,13 @@ def other_server(backend: str) -> Server:
 
 
 def failing(batches: Iterator[pa.RecordBatch], after: int) -> Iterator[pa.RecordBatch]:
-    for n, batch in enumerate(batches):
-        if n == after:
-            raise RuntimeError("the source went away")
-        yield batch
+    try:
+        for n, batch in enumerate(batches):
+            if n == after:
+                raise RuntimeError("the source went away")
+            yield batch
+    finally:
+        getattr(batches, "close", lambda: None)()  # ends the source's read transaction
 
 
 def write(writer: Any, src: Source, *, fail_in: str | None = None, batch_size: int = 2) -> None:
