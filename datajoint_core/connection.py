@@ -146,6 +146,27 @@ class Connection:
                 else:  # an error, or the consumer stopped early
                     self._safe_rollback()
 
+    def stream_arrow(
+        self, sql: str, params: Sequence[Any], schema: Any, batch_rows: int = 50_000
+    ) -> Iterator[Any] | None:
+        """Record batches of ``schema`` through the backend's bulk export (PostgreSQL COPY),
+        inside the open transaction; None where the backend has no such path."""
+        if not self._in_transaction:
+            raise DataJointError("stream_arrow() reads inside a transaction (a snapshot)")
+        batches = self.adapter.stream_arrow(self._raw, sql, tuple(params), schema, batch_rows)
+        if batches is None:
+            return None
+        return self._translated(batches)
+
+    def _translated(self, batches: Iterator[Any]) -> Iterator[Any]:
+        try:
+            yield from batches
+        except Exception as err:
+            translated = self._translate(err)
+            if translated is err:
+                raise
+            raise translated from err
+
     def _execute(self, sql: str, params: Sequence[Any]) -> Any:
         if self._raw is None:
             self.connect()

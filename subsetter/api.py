@@ -165,8 +165,13 @@ def _batches(
     from datajoint_core.fetch import rows_to_batch
 
     done = 0
-    for rows in connection.stream(table.select.sql, table.select.params, BATCH_ROWS):
-        batch = rows_to_batch(rows, free, meta.arrow_schema)
+    fast = connection.stream_arrow(
+        table.select.sql, table.select.params, meta.arrow_schema, BATCH_ROWS
+    )
+    if fast is None:
+        rows = connection.stream(table.select.sql, table.select.params, BATCH_ROWS)
+        fast = (rows_to_batch(chunk, free, meta.arrow_schema) for chunk in rows)
+    for batch in fast:
         done += batch.num_rows
         if progress is not None:
             progress(table.display, done, table.count)
@@ -201,7 +206,9 @@ def make_writer(recipe: Recipe, output: Output, source: dj.Instance) -> Writer:
             f"output '{output.name}' is the source itself ({output.connection.describe()}); "
             "a subset is never written over its source"
         )
-    return InstanceWriter(target, dict(output.schema_map), output.if_exists.value)
+    return InstanceWriter(
+        target, dict(output.schema_map), output.if_exists.value, source.connection.backend
+    )
 
 
 def run(

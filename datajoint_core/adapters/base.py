@@ -117,6 +117,13 @@ class Adapter:
     def cursor(self, raw: Any) -> Any:
         return raw.cursor()
 
+    def stream_arrow(
+        self, raw: Any, sql: str, params: Sequence[Any], schema: Any, batch_rows: int
+    ) -> Iterator[Any] | None:
+        """Record batches of ``schema`` through the backend's bulk export path, inside the
+        caller's transaction; None where there is none (rows are converted instead)."""
+        return None
+
     def stream(
         self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
     ) -> Iterator[list[Row]]:

@@ -40,12 +40,17 @@ def _convert(column: pyarrow.Array, field: pyarrow.Field) -> pyarrow.Array:
     import pyarrow as pa
 
     t = field.type
+    declared = (field.metadata or {}).get(b"datajoint.type", b"")
+    if declared.startswith(b"char("):  # PostgreSQL pads char(n); the fetch path trims it
+        import pyarrow.compute as pc
+
+        column = pc.utf8_rtrim(column, characters=" ")
     if column.type == t:
         return column
     if pa.types.is_dictionary(t):
         return column.dictionary_encode().cast(t)
     values = column.to_pylist()
-    if isinstance(t, pa.ExtensionType) and t.storage_type == pa.binary(16):  # uuid
+    if isinstance(t, pa.BaseExtensionType) and t.storage_type == pa.binary(16):  # uuid
         storage = pa.array(
             [None if v is None else uuid.UUID(v).bytes for v in values], type=pa.binary(16)
         )

@@ -164,6 +164,13 @@ class PostgreSQLAdapter(Adapter):
     def kill_session_sql(self) -> str:
         return "SELECT pg_terminate_backend(%s)"
 
+    def stream_arrow(
+        self, raw: Any, sql: str, params: Sequence[Any], schema: Any, batch_rows: int
+    ) -> Iterator[Any] | None:
+        from .pg_copy import stream_copy
+
+        return stream_copy(raw, sql, params, schema, batch_rows)
+
     def stream(
         self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
     ) -> Iterator[list[Row]]:
