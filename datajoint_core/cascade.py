@@ -219,8 +219,3 @@ def _check_drop_parts(graph: Any, targets: list[str]) -> None:
                 f"cannot drop Part {node} before its master {master}: drop the master, "
                 "or pass part_integrity='ignore'"
             )
-
-
-def preview_delete(table: Any, part_integrity: str = "enforce") -> dict[str, int]:
-    """The rows a delete of ``table`` would remove, per table (nothing is deleted)."""
-    return Diagram.cascade(table, part_integrity=part_integrity).preview()

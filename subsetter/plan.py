@@ -7,7 +7,6 @@ are kept whole (``upstream: all``) or trimmed to the rows the subset references
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -163,7 +162,7 @@ def _plan(recipe: Recipe, connection: Connection, diagram: Diagram) -> Plan:
     for node in reversed(kept):
         status[node] = _status(recipe, graph, node, sql, status)
     for node in kept:
-        tables[node] = _table(connection, diagram, sql, node, status, reasons, kept)
+        tables[node] = _table(connection, diagram, sql, node, status, reasons)
     plan_tables = [tables[n] for n in kept]
     counted = [_counted(connection, t) for t in plan_tables]
     if recipe.prune:
@@ -187,9 +186,7 @@ def _apply_include_exclude(
     for node in shown:
         data = graph.nodes[node]
         name = _display(graph, node)
-        spellings = (name, f"{data['schema']}.{data['table']}")
-        included = not recipe.include or any(_matches(s, recipe.include) for s in spellings)
-        if not included or any(_matches(s, recipe.exclude) for s in spellings):
+        if not recipe.keeps(name, f"{data['schema']}.{data['table']}"):
             dropped.add(node)
             left_out[name] = "excluded by the recipe"
     for node in list(dropped):
@@ -217,10 +214,6 @@ def _reasons(recipe: Recipe, diagram: Diagram) -> dict[str, list[str]]:
     return out
 
 
-def _matches(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
 def _status(
     recipe: Recipe, graph: Any, node: str, sql: RestrictionSQL | None, done: dict[str, str]
 ) -> str:
@@ -241,29 +234,17 @@ def _table(
     node: str,
     status: dict[str, str],
     reasons: dict[str, list[str]],
-    kept: list[str],
 ) -> PlanTable:
     data = diagram.graph.nodes[node]
-    q = connection.adapter.quote
-    columns = list(data["attributes"])
-    order = ", ".join(q(k) for k in data["primary_key"])
+    order = ", ".join(connection.adapter.quote(k) for k in data["primary_key"])
     state = status[node]
-    if state == "restricted":
-        assert sql is not None
-        base = sql.select(node, columns)
-        count = sql.count(node)
-        reason = "; ".join(reasons.get(node, []))
-    elif state == "whole":
-        cols = ", ".join(q(c) for c in columns)
-        base = Fragment(f"SELECT {cols} FROM {node}")
-        count = Fragment(f"SELECT count(*) FROM {node}")
-        reason = "whole table"
-    else:
-        cond = _referenced(connection, diagram, sql, node, status)
-        cols = ", ".join(q(c) for c in columns)
-        base = Fragment(f"SELECT {cols} FROM {node} WHERE {cond.sql}", cond.params)
-        count = Fragment(f"SELECT count(*) FROM {node} WHERE {cond.sql}", cond.params)
-        reason = "rows the subset references"
+    reason = {
+        "restricted": "; ".join(reasons.get(node, [])),
+        "whole": "whole table",
+        "referenced": "rows the subset references",
+    }[state]
+    base = _rows_of(connection, diagram, sql, node, list(data["attributes"]), status)
+    count = _rows_of(connection, diagram, sql, node, [], status, count=True)
     select = Fragment(f"{base.sql} ORDER BY {order}", base.params)
     return PlanTable(
         node=node,
@@ -284,13 +265,16 @@ def _rows_of(
     node: str,
     columns: list[str],
     status: dict[str, str],
+    *,
+    count: bool = False,
 ) -> Fragment:
-    """``SELECT columns FROM node`` restricted to the rows the subset keeps of ``node``."""
+    """``SELECT columns`` (or ``count(*)``) ``FROM node`` restricted to the rows the subset
+    keeps of ``node``."""
     q = connection.adapter.quote
     if status[node] == "restricted":
         assert sql is not None
-        return sql.select(node, columns)
-    cols = ", ".join(q(c) for c in columns)
+        return sql.count(node) if count else sql.select(node, columns)
+    cols = "count(*)" if count else ", ".join(q(c) for c in columns)
     if status[node] == "whole":
         return Fragment(f"SELECT {cols} FROM {node}")
     cond = _referenced(connection, diagram, sql, node, status)

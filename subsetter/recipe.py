@@ -242,10 +242,14 @@ class Recipe:
         names = [o.name for o in self.outputs]
         raise self.location("outputs").error(f"no output named '{name}'", names, near=name)
 
-    def keeps(self, table: str) -> bool:
-        """Whether ``schema.Table`` passes `include` (default all) and `exclude` globs."""
-        included = not self.include or any(fnmatch.fnmatchcase(table, p) for p in self.include)
-        return included and not any(fnmatch.fnmatchcase(table, p) for p in self.exclude)
+    def keeps(self, *names: str) -> bool:
+        """Whether a table, known by any of ``names`` (``lab.Subject``, ``lab.subject``), passes
+        the `include` (default all) and `exclude` globs."""
+
+        def matches(patterns: Sequence[str]) -> bool:
+            return any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns)
+
+        return (not self.include or matches(self.include)) and not matches(self.exclude)
 
 
 def load_recipe(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Recipe:

@@ -104,7 +104,6 @@ class Diagram:
         self._part_integrity = PartIntegrity.ENFORCE
         self._seeds: dict[str, list[Seed]] = {}
         self._fragments: dict[int, Fragment] = {}
-        self._labels: dict[int, str] = {}
         self._counts: dict[str, int] | None = None
 
     @classmethod
@@ -117,7 +116,6 @@ class Diagram:
         clone.nodes_to_show = set(self.nodes_to_show)
         clone._seeds = {k: list(v) for k, v in self._seeds.items()}
         clone._fragments = dict(self._fragments)
-        clone._labels = dict(self._labels)
         clone._counts = None
         return clone
 
@@ -179,7 +177,6 @@ class Diagram:
             raise DataJointError(f"{node} is not in this diagram")
         seed_id = len(self._fragments)
         self._fragments[seed_id] = _seed_fragment(table)
-        self._labels[seed_id] = _describe_seed(table)
         self._seeds.setdefault(node, []).append(Seed(seed_id, table.restriction_attributes))
         return node
 
@@ -249,7 +246,6 @@ class Diagram:
                     seed_id = len(self._fragments)
                     added[(part, master)] = seed_id
                     self._fragments[seed_id] = fragment
-                    self._labels[seed_id] = f"masters of {part}"
                     self._seeds.setdefault(master, []).append(
                         Seed(seed_id, frozenset(m for _, m in pairs))
                     )
@@ -281,17 +277,6 @@ class Diagram:
         return [
             n for n in topological_order(self.graph, self.nodes_to_show) if n in prop.restrictions
         ]
-
-    def reasons(self) -> dict[str, list[str]]:
-        """For each restricted table: its own conditions, or the parents that restrict it."""
-        prop = self.propagation()
-        out: dict[str, list[str]] = {}
-        for node, restriction in prop.restrictions.items():
-            out[node] = [
-                self._labels.get(t.seed, "?") if t.seed is not None else f"via {t.parent}"
-                for t in restriction.terms
-            ]
-        return out
 
     def preview(self) -> dict[str, int]:
         """``{full_table_name: row_count}`` of the restricted tables shown (one COUNT each)."""
@@ -385,16 +370,6 @@ def _seed_fragment(table: Any) -> Fragment:
         return Fragment(f"{target} IN (SELECT {cols} FROM ({inner.sql}) AS _top)", inner.params)
     where = table.where_fragment()
     return where if where is not None else Fragment("1 = 1")
-
-
-def _describe_seed(table: Any) -> str:
-    where = table.where_fragment()
-    text = where.sql.replace("%%", "%") if where else "all rows"
-    if where and where.params:
-        text += " " + repr(list(where.params))
-    if table._top is not None:
-        text += f" top {table._top.limit}"
-    return text
 
 
 def _literal_keys(
