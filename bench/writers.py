@@ -235,6 +235,7 @@ def _load_bulk(recipe: Path, backend: str) -> tuple[int, float]:
 
 
 def _load_ours(recipe: Path, backend: str) -> tuple[int, float]:
+    from subsetter.guard import Action, permit
     from subsetter.writers.instance import InstanceWriter
 
     _, data = _fetch(recipe)
@@ -242,13 +243,14 @@ def _load_ours(recipe: Path, backend: str) -> tuple[int, float]:
     schema = STAGE + "_ours"
     _drop(target, schema)
     source = str(data[0][0].schema)
-    writer = InstanceWriter(target, {source: schema}, "replace")
     started = time.perf_counter()
-    writer.open([m for m, _ in data])
-    rows = 0
-    for meta, table in data:
-        rows += writer.write_table(meta, iter(table.to_batches(max_chunksize=50_000))).rows
-    writer.commit({"bench": True})
+    with permit(target.connection, [schema], Action.REPLACE, source=None) as granted:
+        writer = InstanceWriter(granted, {source: schema}, "replace")
+        writer.open([m for m, _ in data])
+        rows = 0
+        for meta, table in data:
+            rows += writer.write_table(meta, iter(table.to_batches(max_chunksize=50_000))).rows
+        writer.commit({"bench": True})
     seconds = time.perf_counter() - started
     _drop(target, schema)
     return rows, seconds

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .adapters import get_adapter
-from .adapters.base import ConnectParams, Row
+from .adapters.base import ConnectParams, Row, ServerIdentity
 from .errors import DataJointError, LostConnectionError
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class Connection:
         self.activated_schemas: set[str] = set()
         self._raw: Any = None
         self._in_transaction = False
+        self._read_only = False
+        self._locks: set[str] = set()
+        self._identity: ServerIdentity | None = None
         self._lock = threading.RLock()
         if connect:
             self.connect()
@@ -57,8 +60,12 @@ class Connection:
         self.close()
         self._raw = self.adapter.connect(self.params)
         self._in_transaction = False
+        self._identity = None
+        if self._read_only:  # a new session: read-only again before anything else runs
+            self._execute(self.adapter.read_only_session_sql, ()).close()
 
     def close(self) -> None:
+        self._locks.clear()  # the server releases a session's locks with it
         if self._raw is not None:
             try:
                 self._raw.close()
@@ -184,6 +191,13 @@ class Connection:
                 raise LostConnectionError(
                     "lost the connection inside a transaction; the server rolled it back"
                 ) from err
+            if self._locks:  # a new session would not hold them: never carry on unlocked
+                held = ", ".join(sorted(self._locks))
+                self._locks.clear()
+                self.close()
+                raise LostConnectionError(
+                    f"lost the connection while holding the lock(s) {held}; they are released"
+                ) from err
             if not self.config["database.reconnect"]:
                 raise error from err
             logger.warning("lost the connection to %s; reconnecting", self.params.host)
@@ -259,9 +273,50 @@ class Connection:
         finally:
             self._safe_rollback()
 
-    # -- helpers -------------------------------------------------------------------------
+    # -- the session ---------------------------------------------------------------------
     def session_id(self) -> int:
         return int(self.fetchall(self.adapter.session_id_sql())[0][0])
+
+    def server_identity(self) -> ServerIdentity:
+        """What the server reports about itself: two connections reach the same server when
+        their identities say so (:meth:`ServerIdentity.same_server`), however they are spelled."""
+        if self._identity is None:
+            self._identity = self.adapter.server_identity(self.fetchall)
+        return self._identity
+
+    def set_read_only(self) -> None:
+        """Make the session read-only (kept across reconnections): every later statement that
+        writes, DDL included, is refused by the server."""
+        with self._lock:
+            if self._in_transaction:
+                raise DataJointError("set_read_only() cannot run inside a transaction")
+            self._read_only = True
+            self.query(self.adapter.read_only_session_sql).close()
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def try_lock(self, name: str) -> bool:
+        """Take the session-level lock ``name`` without waiting; False if another session holds
+        it. The server releases it when this session ends; a connection holding locks never
+        reconnects silently."""
+        with self._lock:
+            if name in self._locks:  # taken once: the servers would count a second take
+                return True
+            taken = bool(self.fetchall(self.adapter.try_lock_sql, (name,))[0][0])
+            if taken:
+                self._locks.add(name)
+            return taken
+
+    def release_lock(self, name: str) -> None:
+        with self._lock:
+            if name in self._locks:
+                self._locks.discard(name)
+                if self._raw is not None:
+                    self.fetchall(self.adapter.release_lock_sql, (name,))
+
+    # -- helpers -------------------------------------------------------------------------
 
     def list_schemas(self) -> list[str]:
         return self.adapter.list_schemas(self.fetchall)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import datajoint_core as dj
 
+from .errors import Hints, SubsetError
+from .guard import Action, Permit, Source, permit
 from .plan import Plan, PlanTable, build_plan
 from .recipe import (
     ConnectionSpec,
@@ -36,10 +38,6 @@ BATCH_ROWS = 50_000
 Progress = Callable[[str, int, int], None]  # (table, rows so far, rows expected)
 
 
-class SubsetError(Exception):
-    """An expected failure at run time (exit code 1): a connection, a refusal, a failed write."""
-
-
 @dataclass
 class OutputResult:
     name: str
@@ -57,25 +55,42 @@ class RunResult:
 # -- connections -------------------------------------------------------------------------------
 
 
-def connect(spec: ConnectionSpec, recipe: Recipe | None = None, **overrides: Any) -> dj.Instance:
-    """An Instance for a recipe connection (an embedded directory is started if needed)."""
+def connect(
+    spec: ConnectionSpec,
+    recipe: Recipe | None = None,
+    *,
+    role: str = "source",
+    **overrides: Any,
+) -> dj.Instance:
+    """An Instance for a recipe connection (an embedded directory is started if needed).
+
+    ``role="source"`` makes the session read-only, so that no statement can write to the
+    source even outside the snapshot; ``role="target"`` never reconnects silently, so that the
+    guard's locks cannot be lost unnoticed.
+    """
     overrides.setdefault("safemode", False)
+    if role == "target":
+        overrides.setdefault("database__reconnect", False)
     try:
         if spec.embedded is not None:
             from datajoint_core.embedded import embedded_instance
 
             directory = resolve_path(recipe, spec.embedded) if recipe else spec.embedded
-            return embedded_instance(directory, **overrides)
-        if spec.database is not None:
-            overrides["database__name"] = spec.database
-        return dj.Instance(
-            host=spec.host or "localhost",
-            user=spec.user,
-            password=spec.password,
-            port=spec.port,
-            backend=spec.backend,
-            **overrides,
-        )
+            inst = embedded_instance(directory, **overrides)
+        else:
+            if spec.database is not None:
+                overrides["database__name"] = spec.database
+            inst = dj.Instance(
+                host=spec.host or "localhost",
+                user=spec.user,
+                password=spec.password,
+                port=spec.port,
+                backend=spec.backend,
+                **overrides,
+            )
+        if role == "source":
+            inst.connection.set_read_only()
+        return inst
     except dj.DataJointError as err:
         raise SubsetError(f"cannot connect to {spec.describe()}: {err}") from None
 
@@ -178,37 +193,37 @@ def _batches(
         yield batch
 
 
-def make_writer(recipe: Recipe, output: Output, source: dj.Instance) -> Writer:
-    """The writer of one recipe output (imported lazily: pyarrow and duckdb are heavy)."""
+def file_writer(recipe: Recipe, output: Output) -> Writer:
+    """The writer of a Parquet or DuckDB output (imported lazily: pyarrow and duckdb are heavy)."""
+    path = resolve_path(recipe, output.path or "")
+    hints = Hints(output.name)
     if output.type is OutputType.PARQUET:
         from .writers.parquet import ParquetWriter
 
-        return ParquetWriter(resolve_path(recipe, output.path or ""), output.if_exists.value)
-    if output.type is OutputType.DUCKDB:
-        from .writers.duckdb import DuckDBWriter
+        return ParquetWriter(path, output.if_exists.value, hints)
+    from .writers.duckdb import DuckDBWriter
 
-        return DuckDBWriter(resolve_path(recipe, output.path or ""), output.if_exists.value)
-    from .writers.instance import InstanceWriter, same_database
+    return DuckDBWriter(path, output.if_exists.value, hints=hints)
 
+
+def staging_permit(recipe: Recipe, output: Output, source: Source) -> tuple[dj.Instance, Permit]:
+    """Connect to a staging output and ask the guard for its schemas (checked, locked)."""
     assert output.connection is not None
-    target = connect(output.connection, recipe)
-    if (
-        same_database(
-            source.connection.params,
-            target.connection.params,
-            recipe.schemas,
-            output.schema_map,
+    target = connect(output.connection, recipe, role="target")
+    try:
+        granted = permit(
+            target.connection,
+            [output.target_schema(s) for s in recipe.schemas],
+            Action(output.if_exists.value),
+            source=source,
+            adopt=output.adopt,
+            hints=Hints(output.name),
+            target=output.connection.describe(),
         )
-        and source.config["database.backend"] == target.config["database.backend"]
-    ):
+    except BaseException:
         target.close()
-        raise SubsetError(
-            f"output '{output.name}' is the source itself ({output.connection.describe()}); "
-            "a subset is never written over its source"
-        )
-    return InstanceWriter(
-        target, dict(output.schema_map), output.if_exists.value, source.connection.backend
-    )
+        raise
+    return target, granted
 
 
 def run(
@@ -220,16 +235,68 @@ def run(
 ) -> RunResult:
     """Preview, then write the subset to every (or the named) output of the recipe.
 
-    All reads happen inside one read-only snapshot transaction; each output appears whole
-    or not at all.
+    All reads happen inside one read-only snapshot transaction. Every output is staged first
+    and all are published at the end: a run publishes all its outputs or none (if publishing
+    itself fails part-way, the error says which outputs were published). Refusals that need no
+    database (an existing or foreign output path) come before any connection; the guard's
+    refusals of a staging target come before the preview.
     """
-    from .manifest import build_manifest
+    from .writers.instance import InstanceWriter
 
     recipe = recipe_of(path)
     chosen = [recipe.output(name) for name in outputs] if outputs else list(recipe.outputs)
+    writers: dict[str, Writer] = {}
+    for output in chosen:
+        if output.type is not OutputType.INSTANCE:
+            writers[output.name] = writer = file_writer(recipe, output)
+            writer.check()  # type: ignore[attr-defined]
     source = connect(recipe.source, recipe)
+    targets: list[tuple[dj.Instance, Permit]] = []
+    try:
+        where = Source.of(source.connection, recipe.schemas)
+        for output in chosen:
+            if output.type is OutputType.INSTANCE:
+                target, granted = staging_permit(recipe, output, where)
+                targets.append((target, granted))
+                writers[output.name] = InstanceWriter(
+                    granted,
+                    dict(output.schema_map),
+                    output.if_exists.value,
+                    source.connection.backend,
+                    Hints(output.name),
+                )
+        staged = _stage_all(recipe, source, where, chosen, writers, progress, on_plan)
+        results = _publish_all(staged)
+        return RunResult(staged.plan, results)
+    except dj.DataJointError as err:
+        raise SubsetError(str(err)) from None
+    finally:
+        for target, granted in targets:
+            granted.release()
+            target.close()
+        source.close()
+
+
+@dataclass
+class _Staged:
+    plan: Plan
+    outputs: list[tuple[Output, Writer, dict[str, TableResult]]]
+
+
+def _stage_all(
+    recipe: Recipe,
+    source: dj.Instance,
+    where: Source,
+    chosen: list[Output],
+    writers: dict[str, Writer],
+    progress: Progress | None,
+    on_plan: Callable[[Plan], None] | None,
+) -> _Staged:
+    """Read the snapshot once per output and stage every output; abort them all on a failure."""
+    from .manifest import build_manifest
+
     conn = source.connection
-    results: dict[str, OutputResult] = {}
+    staged: list[tuple[Output, Writer, dict[str, TableResult]]] = []
     try:
         with conn.snapshot():
             plan = _plan(recipe, conn)
@@ -237,25 +304,44 @@ def run(
                 on_plan(plan)
             metas = [table_meta(conn, t) for t in plan.tables]
             for output in chosen:
-                writer = make_writer(recipe, output, source)
+                writer = writers[output.name]
                 written = _write(conn, plan, metas, writer, progress)
-                manifest = build_manifest(recipe, plan, output, recipe.source.describe(), written)
-                try:
-                    writer.commit(manifest)
-                except BaseException:
-                    writer.abort()
-                    raise
-                results[output.name] = OutputResult(
-                    output.name,
-                    writer.describe(),
-                    sum(r.rows for r in written.values()),
-                    {k: r.rows for k, r in written.items()},
+                manifest = build_manifest(
+                    recipe, plan, output, recipe.source.describe(), written, where.to_dict()
                 )
-    except dj.DataJointError as err:
-        raise SubsetError(str(err)) from None
-    finally:
-        source.close()
-    return RunResult(plan, results)
+                writer.stage(manifest)
+                staged.append((output, writer, written))
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    return _Staged(plan, staged)
+
+
+def _publish_all(staged: _Staged) -> dict[str, OutputResult]:
+    """Publish the staged outputs in order; a failure part-way says which ones were published."""
+    results: dict[str, OutputResult] = {}
+    for i, (output, writer, written) in enumerate(staged.outputs):
+        try:
+            writer.publish()
+        except BaseException as err:
+            rest = staged.outputs[i:]
+            for _, other, _ in rest:
+                other.abort()
+            done = ", ".join(results) or "none"
+            left = ", ".join(o.name for o, _, _ in rest)
+            reason = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
+            raise SubsetError(
+                f"publishing output '{output.name}' failed ({reason}); published: {done}; "
+                f"not published: {left}"
+            ) from None
+        results[output.name] = OutputResult(
+            output.name,
+            writer.describe(),
+            sum(r.rows for r in written.values()),
+            {k: r.rows for k, r in written.items()},
+        )
+    return results
 
 
 def _write(
@@ -266,15 +352,9 @@ def _write(
     progress: Progress | None,
 ) -> dict[str, TableResult]:
     written: dict[str, TableResult] = {}
-    try:
-        writer.open([m for m, _ in metas])
-        for table, (meta, free) in zip(plan.tables, metas):
-            written[table.key] = writer.write_table(
-                meta, _batches(conn, table, meta, free, progress)
-            )
-    except BaseException:
-        writer.abort()
-        raise
+    writer.open([m for m, _ in metas])
+    for table, (meta, free) in zip(plan.tables, metas):
+        written[table.key] = writer.write_table(meta, _batches(conn, table, meta, free, progress))
     return written
 
 
@@ -293,15 +373,24 @@ __all__ = [
 # -- load, verify, clean -----------------------------------------------------------------------
 
 
-def target_instance(url: str) -> dj.Instance:
+def target_instance(url: str, role: str = "target") -> dj.Instance:
     """An Instance for ``mysql://user@host:port``, ``postgresql://user@host:port/db`` or
-    ``embedded:DIR``; the password comes from the environment variable SUBSET_PASSWORD."""
+    ``embedded:DIR``; the password comes from the environment variable SUBSET_PASSWORD.
+    ``role`` as for :func:`connect` ("source" for a connection that only reads)."""
     from urllib.parse import unquote, urlparse
 
     if url.startswith("embedded:"):
-        from datajoint_core.embedded import embedded_instance
-
-        return embedded_instance(url[len("embedded:") :], safemode=False)
+        spec = ConnectionSpec(
+            "postgresql",
+            None,
+            None,
+            None,
+            None,
+            None,
+            url[len("embedded:") :],
+            None,  # type: ignore[arg-type]
+        )
+        return connect(spec, role=role)
     parsed = urlparse(url)
     backend = {"postgres": "postgresql", "mariadb": "mysql"}.get(parsed.scheme, parsed.scheme)
     if backend not in ("mysql", "postgresql") or not parsed.hostname:
@@ -321,7 +410,7 @@ def target_instance(url: str) -> dj.Instance:
         embedded=None,
         location=None,  # type: ignore[arg-type]
     )
-    return connect(spec)
+    return connect(spec, role=role)
 
 
 def load(
@@ -330,13 +419,18 @@ def load(
     *,
     schema_map: dict[str, str] | None = None,
     if_exists: str = "fail",
+    adopt: bool = False,
 ) -> OutputResult:
-    """Load a Parquet directory or DuckDB file into a database (``subset load``)."""
+    """Load a Parquet directory or DuckDB file into a database (``subset load``), through the
+    guard: never over the snapshot's own source schemas, only into schemas the tool created
+    (or adopts with ``adopt=True``)."""
     from .load import load_snapshot
 
     inst = target if isinstance(target, dj.Instance) else target_instance(target)
     try:
-        tables = load_snapshot(snapshot, inst, schema_map=schema_map or {}, if_exists=if_exists)
+        tables = load_snapshot(
+            snapshot, inst, schema_map=schema_map or {}, if_exists=if_exists, adopt=adopt
+        )
     except dj.DataJointError as err:
         raise SubsetError(str(err)) from None
     finally:
@@ -353,7 +447,7 @@ def verify(output: str | os.PathLike[str] | dj.Instance, schemas: Sequence[str] 
         return checks.verify_instance(output, schemas)
     text = os.fspath(output)
     if "://" in text or text.startswith("embedded:"):
-        inst = target_instance(text)
+        inst = target_instance(text, role="source")
         try:
             return checks.verify_instance(inst, schemas)
         finally:

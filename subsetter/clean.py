@@ -1,11 +1,12 @@
 """``subset clean``: remove a recipe's rows from its staging output, or drop the staging schemas.
 
-Only the staging output's connection is ever opened; a target that is the source is refused.
+The guard decides first (:func:`subsetter.guard.permit`): only schemas the tool created are
+cleaned or dropped, never the source's (the source is asked who it is, read-only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -14,35 +15,12 @@ from datajoint_core.condition import Fragment, Raw
 from datajoint_core.graph.dependencies import build_graph
 from datajoint_core.graph.propagate import topological_order
 
-from .recipe import ConnectionSpec, Output, Recipe, resolve_path
+from .errors import Hints, UnsafeTargetError
+from .guard import Action, Permit, Source, permit
+from .recipe import Output, Recipe
 
 if TYPE_CHECKING:
     from .plan import Plan, PlanTable
-
-_LOCAL = {"localhost", "127.0.0.1", "::1", ""}
-
-
-def _host(name: str | None) -> str:
-    return "localhost" if (name or "") in _LOCAL else (name or "")
-
-
-def is_source(recipe: Recipe, target: ConnectionSpec, schema_map: dict[str, str]) -> bool:
-    """True when ``target`` (after ``schema_map``) names a schema of the recipe's source."""
-    source = recipe.source
-    if source.embedded is not None or target.embedded is not None:
-        same = (
-            source.embedded is not None
-            and target.embedded is not None
-            and resolve_path(recipe, source.embedded) == resolve_path(recipe, target.embedded)
-        )
-    else:
-        same = (
-            source.backend == target.backend
-            and _host(source.host) == _host(target.host)
-            and source.port == target.port
-            and (source.database or "") == (target.database or "")
-        )
-    return same and any(schema_map.get(s, s) in recipe.schemas for s in recipe.schemas)
 
 
 def _mapped(recipe: Recipe, output: Output) -> Recipe:
@@ -63,28 +41,39 @@ def _mapped(recipe: Recipe, output: Output) -> Recipe:
 def clean_staging(
     recipe: Recipe, output: Output, *, drop: bool, confirm: Callable[[str], bool]
 ) -> str:
-    from .api import SubsetError, connect
+    from .api import connect
 
     assert output.connection is not None
-    if is_source(recipe, output.connection, output.schema_map):
-        raise SubsetError(
-            f"output '{output.name}' is the source itself; clean never touches the source"
-        )
-    target = connect(output.connection, recipe)
+    source = connect(recipe.source, recipe)
     try:
-        if drop:
-            return _drop(target, [output.target_schema(s) for s in recipe.schemas], confirm)
-        return _delete(target, _mapped(recipe, output), confirm)
+        where = Source.of(source.connection, recipe.schemas)
+    finally:
+        source.close()
+    target = connect(output.connection, recipe, role="target")
+    schemas = [output.target_schema(s) for s in recipe.schemas]
+    try:
+        with permit(
+            target.connection,
+            schemas,
+            Action.DROP if drop else Action.DELETE,
+            source=where,
+            hints=Hints(output.name),
+            target=output.connection.describe(),
+        ) as granted:
+            if drop:
+                return _drop(granted, confirm)
+            return _delete(target, _mapped(recipe, output), confirm)
     finally:
         target.close()
 
 
-def _drop(target: dj.Instance, schemas: list[str], confirm: Callable[[str], bool]) -> str:
-    conn = target.connection
-    present = [s for s in schemas if s in conn.list_schemas()]
+def _drop(granted: Permit, confirm: Callable[[str], bool]) -> str:
+    conn = granted.connection
+    present = [s for s in granted.schemas if s in granted.existing]
     if not present:
         return "nothing to drop"
     graph = build_graph(conn, present)
+    _check_contained(graph, present)
     tables = [t for t in topological_order(graph) if graph.nodes[t]["schema"] in present]
     listing = "\n".join(f"  {t}" for t in tables)
     if not confirm(f"About to drop schemas {present} with {len(tables)} tables:\n{listing}"):
@@ -102,6 +91,7 @@ def _delete(target: dj.Instance, recipe: Recipe, confirm: Callable[[str], bool])
 
     conn = target.connection
     plan = build_plan(recipe, conn)
+    _check_contained(plan.diagram.graph, recipe.schemas)
     doomed = _doomed(plan)
     if not doomed:
         return "nothing to delete"
@@ -114,6 +104,18 @@ def _delete(target: dj.Instance, recipe: Recipe, confirm: Callable[[str], bool])
             expr.delete(prompt=False)
             total += table.count
     return f"deleted {total:,} rows of the recipe from {len(doomed)} tables (and their dependents)"
+
+
+def _check_contained(graph: Any, schemas: Sequence[str]) -> None:
+    """Refuse when a table outside ``schemas`` references one inside: cascading into it would
+    touch a schema the tool did not create."""
+    for parent, child in graph.edges():
+        inside, outside = graph.nodes[parent]["schema"], graph.nodes[child]["schema"]
+        if inside in schemas and outside not in schemas:
+            raise UnsafeTargetError(
+                f"{child} (schema '{outside}', not cleaned) references {parent}: cleaning would "
+                f"cascade into it; remove that reference first"
+            )
 
 
 def _doomed(plan: Plan) -> list[tuple[PlanTable, Any]]:

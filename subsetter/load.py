@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from datajoint_core.errors import DataJointError
 
+from .errors import Hints
+
 if TYPE_CHECKING:
     import pyarrow
 
@@ -206,35 +208,61 @@ def load_snapshot(
     schema_map: Mapping[str, str] | None = None,
     if_exists: str = "fail",
     *,
+    adopt: bool = False,
+    hints: Hints | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> dict[str, int]:
     """Declare and load a snapshot's tables into ``instance``; return rows per ``schema.table``.
 
+    The guard decides first (:func:`subsetter.guard.permit`): the source recorded in the
+    manifest is never written over, and only schemas the tool created (or ``adopt`` allows) are.
     All or nothing, as any staging output (see :class:`InstanceWriter`); the counts are checked
     against the snapshot's manifest before anything is published.
     """
+    from .guard import Action, Source, permit
     from .writers.instance import InstanceWriter
 
-    adapter = instance.connection.adapter
-    with open_snapshot(path, adapter.full_name) as snapshot:
-        writer = InstanceWriter(
-            instance, schema_map, if_exists, source_adapter_name=snapshot.source_backend
-        )
-        counts: dict[str, int] = {}
-        writer.open(snapshot.tables)
-        try:
-            for meta in snapshot.tables:
-                counts[meta.key] = writer.write_table(meta, snapshot.batches(meta, batch_rows)).rows
-            expected = snapshot.manifest.get("tables", {})
-            wrong = [
-                f"{key}: {counts[key]} rows, manifest says {entry['rows']}"
-                for key, entry in expected.items()
-                if key in counts and isinstance(entry, dict) and entry.get("rows") != counts[key]
-            ]
-            if wrong:
-                raise DataJointError(f"{snapshot.path} does not match its manifest: {wrong}")
-            writer.commit({**snapshot.manifest, "loaded_from": str(snapshot.path)})
-        except BaseException:
-            writer.abort()
-            raise
+    hints = hints or Hints()
+    mapping = dict(schema_map or {})
+    conn = instance.connection
+    with open_snapshot(path, conn.adapter.full_name) as snapshot:
+        schemas = [mapping.get(m.schema, m.schema) for m in snapshot.tables]
+        recorded = Source.from_dict(snapshot.manifest.get("source_identity"))
+        where = f"{conn.backend}://{conn.params.host}:{conn.params.port}"
+        with permit(
+            conn,
+            schemas,
+            Action(if_exists),
+            source=recorded,
+            adopt=adopt,
+            hints=hints,
+            target=where,
+        ) as granted:
+            writer = InstanceWriter(
+                granted,
+                mapping,
+                if_exists,
+                source_adapter_name=snapshot.source_backend,
+                hints=hints,
+            )
+            counts: dict[str, int] = {}
+            writer.open(snapshot.tables)
+            try:
+                for meta in snapshot.tables:
+                    batches = snapshot.batches(meta, batch_rows)
+                    counts[meta.key] = writer.write_table(meta, batches).rows
+                expected = snapshot.manifest.get("tables", {})
+                wrong = [
+                    f"{key}: {counts[key]} rows, manifest says {entry['rows']}"
+                    for key, entry in expected.items()
+                    if key in counts
+                    and isinstance(entry, dict)
+                    and entry.get("rows") != counts[key]
+                ]
+                if wrong:
+                    raise DataJointError(f"{snapshot.path} does not match its manifest: {wrong}")
+                writer.commit({**snapshot.manifest, "loaded_from": str(snapshot.path)})
+            except BaseException:
+                writer.abort()
+                raise
     return counts

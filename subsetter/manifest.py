@@ -28,8 +28,11 @@ def build_manifest(
     output: Output,
     source: str,
     results: dict[str, TableResult],
+    source_identity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The manifest of one output. ``source`` is a description without secrets."""
+    """The manifest of one output. ``source`` is a description without secrets;
+    ``source_identity`` what the source server reported about itself (see
+    :class:`subsetter.guard.Source`), so that ``load`` never writes back over it."""
     tables = {}
     for table in plan.tables:
         result = results.get(table.key)
@@ -47,6 +50,7 @@ def build_manifest(
         "version": tool_version(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "source": source,
+        "source_identity": source_identity,
         "output": {"name": output.name, "type": output.type.value},
         "recipe": {"path": recipe.path, "text": recipe.text},
         "upstream": recipe.upstream.value,

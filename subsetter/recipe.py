@@ -26,6 +26,9 @@ from typing import Any, TypeVar
 import yaml
 
 SUPPORTED_VERSIONS = (1,)
+MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of YAML; anything larger is a mistake or an attack
+MAX_VALUES = 100_000  # values after expanding aliases: bounds "billion laughs"
+MAX_DEPTH = 64  # nesting levels
 BACKENDS = ("postgresql", "mysql")
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 EMBEDDED_BACKENDS = frozenset({"postgresql"})  # backends that can run from a local directory
@@ -38,7 +41,7 @@ CONNECTION_KEYS = ("backend", "host", "port", "user", "password", "database", "e
 RESTRICTION_KEYS = ("table", "where", "limit", "order_by", "sample")
 SAMPLE_KEYS = ("percent", "seed")
 FILE_OUTPUT_KEYS = ("type", "path", "schema_map", "if_exists")
-INSTANCE_OUTPUT_KEYS = ("type", *CONNECTION_KEYS, "schema_map", "if_exists")
+INSTANCE_OUTPUT_KEYS = ("type", *CONNECTION_KEYS, "schema_map", "if_exists", "adopt")
 _SERVER_KEYS = ("host", "port", "user", "password")  # what `embedded` replaces
 
 _E = TypeVar("_E", bound=Enum)
@@ -207,6 +210,7 @@ class Output:
     schema_map: dict[str, str]
     if_exists: IfExists
     location: Location
+    adopt: bool = False  # may write into existing schemas that subset did not create
 
     def target_schema(self, schema: str) -> str:
         """The name `schema` gets in this output (after `schema_map`)."""
@@ -260,7 +264,7 @@ def load_recipe(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
     file = os.fspath(path)
     try:
         with open(file, encoding="utf-8") as stream:
-            text = stream.read()
+            text = stream.read(MAX_RECIPE_BYTES + 1)
     except OSError as err:
         raise RecipeError(f"cannot read the recipe: {err.strerror or err}", file=file) from err
     except UnicodeDecodeError as err:
@@ -275,6 +279,9 @@ def parse_recipe(
 
     Example: ``parse_recipe(text, file="demo.yaml", env={"PGPASSWORD": "..."})``
     """
+    if len(text) > MAX_RECIPE_BYTES:
+        limit = MAX_RECIPE_BYTES >> 20
+        raise RecipeError(f"the recipe is larger than {limit} MB; recipes are short", file=file)
     doc = _Document(file, os.environ if env is None else env)
     data = doc.load(text)
     return _build_recipe(doc, data, text)
@@ -291,6 +298,8 @@ def resolve_path(recipe: Recipe, value: str) -> str:
 # --- YAML nodes -> plain values with locations ---------------------------------------------------
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# libyaml's parser is fast and bounds its own nesting; the pure-Python one is the fallback
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # ${VAR}, ${VAR:-default}; $${...} is a literal "${...}"; a "${" without "}" is an error
 _REFERENCE = re.compile(r"(\$?)\$\{(?:([^}]*)\})?")
 _VARIABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
@@ -320,19 +329,22 @@ class _Document:
         self.env = env
         self.locations: dict[str, Location] = {}
         self.raw: dict[str, str] = {}  # strings before interpolation, where they had "${"
-        self._loader: yaml.SafeLoader | None = None
+        self._loader: Any = None
         self._active: set[int] = set()  # nodes being converted: catches recursive aliases
+        self._values = 0  # values converted so far (aliases counted each time they expand)
 
     def at(self, path: str) -> Location:
         return _nearest(self.locations, path)
 
     def load(self, text: str) -> Any:
         try:
-            self._loader = yaml.SafeLoader(text)
+            self._loader = _LOADER(text)
             node = self._loader.get_single_node()
             if node is None:
                 raise RecipeError("the recipe is empty", file=self.file, line=1)
             return self._convert(node, "", node.start_mark)
+        except RecursionError:  # the pure-Python parser, on absurd nesting
+            raise RecipeError(f"nesting deeper than {MAX_DEPTH} levels", file=self.file) from None
         except yaml.MarkedYAMLError as err:
             raise self._yaml_error(err) from None
         except yaml.reader.ReaderError as err:
@@ -358,8 +370,15 @@ class _Document:
     def _record(self, path: str, mark: yaml.Mark) -> None:
         self.locations[path] = Location(self.file, mark.line + 1, path)
 
-    def _convert(self, node: yaml.Node, path: str, mark: yaml.Mark) -> Any:
+    def _convert(self, node: yaml.Node, path: str, mark: yaml.Mark, depth: int = 0) -> Any:
         self._record(path, mark)
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise self.at(path).error(
+                f"the recipe expands to more than {MAX_VALUES:,} values (through YAML aliases?)"
+            )
+        if depth > MAX_DEPTH:
+            raise self.at(path).error(f"nesting deeper than {MAX_DEPTH} levels")
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if id(node) in self._active:
@@ -368,9 +387,10 @@ class _Document:
         try:
             if isinstance(node, yaml.SequenceNode):
                 return [
-                    self._convert(n, f"{path}[{i}]", n.start_mark) for i, n in enumerate(node.value)
+                    self._convert(n, f"{path}[{i}]", n.start_mark, depth + 1)
+                    for i, n in enumerate(node.value)
                 ]
-            return self._mapping(node, path)
+            return self._mapping(node, path, depth)
         finally:
             self._active.discard(id(node))
 
@@ -387,12 +407,12 @@ class _Document:
             value = self._interpolate(value, path)
         return value
 
-    def _mapping(self, node: yaml.Node, path: str) -> dict[str, Any]:
+    def _mapping(self, node: yaml.Node, path: str, depth: int) -> dict[str, Any]:
         assert self._loader is not None and isinstance(node, yaml.MappingNode)
         self._check_duplicates(node, path)
         self._loader.flatten_mapping(node)  # resolves "<<: *anchor" merge keys; own keys win
         return {
-            (key := self._key(k, path)): self._convert(v, _join(path, key), k.start_mark)
+            (key := self._key(k, path)): self._convert(v, _join(path, key), k.start_mark, depth + 1)
             for k, v in node.value
         }
 
@@ -561,7 +581,6 @@ def _build_recipe(doc: _Document, data: Any, text: str) -> Recipe:
         text=text,
         locations=dict(doc.locations),
     )
-    _check_not_source(recipe)
     return recipe
 
 
@@ -789,12 +808,23 @@ def _output(doc: _Document, name: str, value: Any, schemas: Sequence[str]) -> Ou
     return Output(
         name=name,
         type=kind,
-        path=None if is_instance else doc.string(spec["path"], _join(path, "path")),
+        path=None if is_instance else _path(doc, spec["path"], _join(path, "path")),
         connection=connection,
         schema_map=_schema_map(doc, spec.get("schema_map"), _join(path, "schema_map"), schemas),
         if_exists=if_exists,
         location=doc.at(path),
+        adopt=doc.boolean(_get(spec, "adopt", False), _join(path, "adopt")),
     )
+
+
+def _path(doc: _Document, value: Any, path: str) -> str:
+    """A file system path: a string (not a number), without NUL characters."""
+    text = doc.expect(value, str, path)
+    if not text.strip():
+        raise doc.at(path).error("expected a non-empty path")
+    if "\0" in text:
+        raise doc.at(path).error("the path contains a NUL character")
+    return str(text)
 
 
 def _schema_map(doc: _Document, value: Any, path: str, schemas: Sequence[str]) -> dict[str, str]:
@@ -811,28 +841,3 @@ def _schema_map(doc: _Document, value: Any, path: str, schemas: Sequence[str]) -
             raise doc.at(key_path).error(f"two schemas are renamed to '{target}'")
         renames[source] = target
     return renames
-
-
-_LOCAL_HOSTS = {"localhost": "127.0.0.1", "::1": "127.0.0.1"}
-
-
-def _server(spec: ConnectionSpec, recipe: Recipe) -> tuple[Any, ...]:
-    if spec.embedded is not None:
-        return ("embedded", resolve_path(recipe, spec.embedded))
-    host = _LOCAL_HOSTS.get(spec.host or "", spec.host)
-    return (spec.backend, host, spec.port, spec.database)
-
-
-def _check_not_source(recipe: Recipe) -> None:
-    """Refuse a staging output that would write onto the source's own schemas."""
-    source = _server(recipe.source, recipe)
-    for output in recipe.outputs:
-        if output.connection is None or _server(output.connection, recipe) != source:
-            continue
-        clash = [s for s in recipe.schemas if output.target_schema(s) in recipe.schemas]
-        if clash:
-            message = (
-                f"this output is the source itself: schema '{output.target_schema(clash[0])}' "
-                "would be written onto the source (set 'schema_map' or use another server)"
-            )
-            raise output.location.error(message)

@@ -69,6 +69,54 @@ class Catalog:
 
 
 @dataclass(frozen=True)
+class ServerIdentity:
+    """What a server says about itself, so that two connections are known to reach the same server
+    however its address is spelled (a host name, ``0.0.0.0``, a socket, a forwarded port, another
+    user). Every field is readable by an unprivileged account.
+
+    ``stable`` survives restarts (PostgreSQL: system identifier and port; MySQL/MariaDB: host
+    name, port, data directory, server id and, on MySQL, server uuid). ``started`` (the server's
+    start time, epoch seconds) tells apart clones that share ``stable`` (a staging server restored
+    from a production backup) while both run; it is not recorded, since a restart changes it.
+    ``database`` is the database a PostgreSQL connection works in (None on MySQL).
+    """
+
+    backend: str
+    stable: tuple[str, ...]
+    started: float | None = None
+    database: str | None = None
+
+    def same_server(self, other: ServerIdentity) -> bool:
+        """The same server, as far as both identities tell (unknown start times match)."""
+        if self.backend != other.backend or self.stable != other.stable:
+            return False
+        if self.started is None or other.started is None:
+            return True
+        return abs(self.started - other.started) <= _START_TOLERANCE
+
+    def same_database(self, other: ServerIdentity) -> bool:
+        """The same server and the same database, so a schema name means the same schema."""
+        return self.same_server(other) and self.database == other.database
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able record (manifests), without the start time."""
+        return {"backend": self.backend, "stable": list(self.stable), "database": self.database}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ServerIdentity | None:
+        """The identity recorded by :meth:`to_dict`; None for anything else."""
+        try:
+            return cls(
+                str(data["backend"]), tuple(map(str, data["stable"])), None, data["database"]
+            )
+        except (KeyError, TypeError):
+            return None
+
+
+_START_TOLERANCE = 5.0  # seconds: MySQL reports uptime in whole seconds
+
+
+@dataclass(frozen=True)
 class ConnectParams:
     host: str
     port: int
@@ -109,6 +157,16 @@ class Adapter:
 
     def session_id_sql(self) -> str:
         raise NotImplementedError
+
+    def server_identity(self, run: Run) -> ServerIdentity:
+        """What the server reports about itself (see :class:`ServerIdentity`)."""
+        raise NotImplementedError
+
+    # Makes every later transaction of the session read-only, DDL included.
+    read_only_session_sql: ClassVar[str]
+    # A session-level lock named by the only parameter: try (returns true when taken), release.
+    try_lock_sql: ClassVar[str]
+    release_lock_sql: ClassVar[str]
 
     def kill_session_sql(self) -> str:
         """SQL that ends another session, given its id as the only parameter."""
@@ -234,6 +292,18 @@ class Adapter:
 
     def schema_exists_sql(self) -> str:
         raise NotImplementedError
+
+    def table_names(self, run: Run, schemas: Sequence[str]) -> list[tuple[str, str]]:
+        """(schema, table) of every base table in ``schemas``, hidden ones included."""
+        if not schemas:
+            return []
+        marks = ", ".join(["%s"] * len(schemas))
+        rows = run(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            f"WHERE table_schema IN ({marks}) AND table_type = 'BASE TABLE'",
+            tuple(schemas),
+        )
+        return [(str(s), str(t)) for s, t in rows]
 
     def table_options_sql(self, comment: str) -> str:
         """Text after the closing parenthesis of CREATE TABLE."""

@@ -20,6 +20,7 @@ from .base import (
     IndexInfo,
     Row,
     Run,
+    ServerIdentity,
     TableInfo,
 )
 
@@ -89,6 +90,10 @@ class MySQLAdapter(Adapter):
     multi_table_delete = True
     unbounded_limit = "18446744073709551615"
     snapshot_transaction_sql = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+    read_only_session_sql = "SET SESSION TRANSACTION READ ONLY"
+    # lock names are at most 64 characters: callers pass a digest
+    try_lock_sql = "SELECT GET_LOCK(%s, 0)"
+    release_lock_sql = "SELECT RELEASE_LOCK(%s)"
 
     # -- connections ---------------------------------------------------------------------
     def connect(self, params: ConnectParams) -> Any:
@@ -97,9 +102,12 @@ class MySQLAdapter(Adapter):
             ssl = params.use_tls
         elif params.use_tls:
             ssl = {"ssl": {}}
+        # a host that is a path names the server's Unix socket
+        socket_path = params.host if params.host.startswith("/") else None
         try:
             return pymysql.connect(
-                host=params.host,
+                host="localhost" if socket_path else params.host,
+                unix_socket=socket_path,
                 port=params.port,
                 user=params.user or "",
                 password=params.password or "",
@@ -140,6 +148,19 @@ class MySQLAdapter(Adapter):
 
     def kill_session_sql(self) -> str:
         return "KILL %s"
+
+    def server_identity(self, run: Run) -> ServerIdentity:
+        # @@hostname/port/datadir/server_id and SHOW STATUS need no privilege; MariaDB has no
+        # server_uuid (the row is just missing). The start time comes from the uptime.
+        names = ("hostname", "port", "datadir", "server_id", "server_uuid")
+        marks = ", ".join(["%s"] * len(names))
+        found: dict[str, Any] = dict(run(f"SHOW VARIABLES WHERE Variable_name IN ({marks})", names))
+        status: dict[str, Any] = dict(run("SHOW GLOBAL STATUS LIKE %s", ("Uptime",)))
+        uptime = status.get("Uptime")
+        now = run("SELECT UNIX_TIMESTAMP()", ())[0][0]
+        started = float(now) - float(uptime) if uptime is not None else None
+        stable = tuple(str(found.get(n, "")) for n in names)
+        return ServerIdentity(self.name, stable, started, None)
 
     def stream(
         self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int

@@ -22,6 +22,7 @@ from .base import (
     IndexInfo,
     Row,
     Run,
+    ServerIdentity,
     TableInfo,
 )
 
@@ -105,6 +106,10 @@ class PostgreSQLAdapter(Adapter):
     indexes_foreign_keys = False
     start_transaction_sql = "BEGIN"
     snapshot_transaction_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    read_only_session_sql = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+    _LOCK_KEY = "('x' || substr(md5(%s), 1, 16))::bit(64)::bigint"
+    try_lock_sql = f"SELECT pg_try_advisory_lock({_LOCK_KEY})"
+    release_lock_sql = f"SELECT pg_advisory_unlock({_LOCK_KEY})"
 
     # -- connections ---------------------------------------------------------------------
     def connect(self, params: ConnectParams) -> Any:
@@ -163,6 +168,20 @@ class PostgreSQLAdapter(Adapter):
 
     def kill_session_sql(self) -> str:
         return "SELECT pg_terminate_backend(%s)"
+
+    def server_identity(self, run: Run) -> ServerIdentity:
+        # pg_control_system() and pg_postmaster_start_time() are open to every role (the data
+        # directory is not); the system identifier is kept by restarts, shared only by clones.
+        now = "extract(epoch FROM pg_postmaster_start_time()), current_setting('port'), "
+        try:
+            row = run(
+                f"SELECT system_identifier::text, {now}current_database() FROM pg_control_system()",
+                (),
+            )[0]
+        except errors.AccessError:  # a server that hides its control data: port and start time
+            row = ("", *run(f"SELECT {now}current_database()", ())[0])
+        system_id, started, port, database = row
+        return ServerIdentity(self.name, (str(system_id), str(port)), float(started), database)
 
     def stream_arrow(
         self, raw: Any, sql: str, params: Sequence[Any], schema: Any, batch_rows: int

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..errors import OutputExistsError
+
 if TYPE_CHECKING:
     import pyarrow
 
@@ -51,8 +53,10 @@ class TableResult:
 
 
 class Writer(Protocol):
-    """An output. ``open`` before the first table, ``commit`` publishes everything at once, and
-    ``abort`` (after any failure or interruption) leaves the destination as it was."""
+    """An output. ``open`` before the first table; ``stage`` does everything short of making the
+    output visible, ``publish`` makes it visible at once (quick, and unlikely to fail, so that a
+    run can publish all its outputs or none); ``abort`` (after any failure or interruption, before
+    ``publish``) leaves the destination as it was."""
 
     name: str
 
@@ -62,7 +66,9 @@ class Writer(Protocol):
         self, meta: TableMeta, batches: Iterator[pyarrow.RecordBatch]
     ) -> TableResult: ...
 
-    def commit(self, manifest: dict[str, Any]) -> None: ...
+    def stage(self, manifest: dict[str, Any]) -> None: ...
+
+    def publish(self) -> None: ...
 
     def abort(self) -> None: ...
 
@@ -71,5 +77,4 @@ class Writer(Protocol):
         ...
 
 
-class OutputExistsError(Exception):
-    """The destination exists and ``if_exists`` is ``fail``."""
+__all__ = ["ForeignKeyMeta", "OutputExistsError", "TableMeta", "TableResult", "Writer"]

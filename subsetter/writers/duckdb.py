@@ -5,7 +5,8 @@
 Tables get their primary key and the foreign keys DuckDB can enforce (same schema, parent in
 the file); every foreign key is listed in ``_subset.foreign_keys``. ``_subset.tables`` holds
 each table's definition, primary key, heading and Arrow schema; ``_subset.manifest`` the
-manifest. The file is written as ``<path>.tmp-<pid>-<random>`` and renamed into place by commit.
+manifest. The file is written as ``<path>.tmp-<pid>-<random>`` and renamed into place by
+``publish``; only a file with that metadata is ever replaced.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ..errors import Hints
 from ..recipe import IfExists
-from .base import OutputExistsError, TableMeta, TableResult
-from .files import check_target, clean_stale, fsync_path, remove, temp_sibling
+from .base import TableMeta, TableResult
+from .files import check_target, clean_stale, fsync_path, publish_path, remove, temp_sibling
 from .meta import conform, foreign_keys_to_json, heading_to_json
 
 META_SCHEMA = "_subset"
@@ -109,8 +111,24 @@ def is_duckdb_file(path: Path) -> bool:
         return False
 
 
+def is_subset_file(path: Path) -> bool:
+    """A DuckDB file that holds the ``_subset`` metadata of an earlier output."""
+    if not is_duckdb_file(path):
+        return False
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            found = con.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = ? AND table_name IN ('tables', 'manifest')",
+                [META_SCHEMA],
+            ).fetchone()
+    except duckdb.Error:
+        return False
+    return bool(found and found[0] == 2)
+
+
 class DuckDBWriter:
-    """A DuckDB database file, published atomically by :meth:`commit`.
+    """A DuckDB database file, published atomically by :meth:`publish`.
 
     ``memory_limit`` bounds DuckDB's own memory (primary-key and foreign-key indexes grow with
     the table; DuckDB raises when they do not fit).
@@ -126,8 +144,11 @@ class DuckDBWriter:
         memory_limit: str = "256MB",
         primary_keys: bool = True,
         foreign_keys: bool = True,
+        hints: Hints | None = None,
     ) -> None:
         self.target = Path(path).absolute()
+        self.hints = hints or Hints()
+        self._staged = False
         self.if_exists = IfExists(if_exists)
         if self.if_exists is IfExists.APPEND:
             raise ValueError("a DuckDB output can only fail or replace when it exists")
@@ -142,10 +163,16 @@ class DuckDBWriter:
     def describe(self) -> str:
         return f"DuckDB file {self.target}"
 
+    def check(self) -> None:
+        """Refuse, before any work, a target that exists (``fail``) or is not a subset file."""
+        replace = self.if_exists is IfExists.REPLACE
+        ours = is_subset_file(self.target)
+        check_target(self.target, replace, ours, self.hints, f"the {META_SCHEMA} metadata")
+
     def open(self, tables: Sequence[TableMeta]) -> None:
         if META_SCHEMA in {m.schema for m in tables}:
             raise ValueError(f"a source schema named {META_SCHEMA!r} clashes with the metadata")
-        check_target(self.target, self.if_exists is IfExists.REPLACE, is_duckdb_file(self.target))
+        self.check()
         self.target.parent.mkdir(parents=True, exist_ok=True)
         clean_stale(self.target)
         self._tmp = temp_sibling(self.target)
@@ -257,23 +284,31 @@ class DuckDBWriter:
         )
         return TableResult(rows)
 
-    def commit(self, manifest: dict[str, Any]) -> None:
-        """Store the manifest, close the file and rename it into place."""
+    def stage(self, manifest: dict[str, Any]) -> None:
+        """Store the manifest, close the file and flush it to disk."""
         if self._con is None or self._tmp is None:
-            raise RuntimeError("DuckDBWriter.commit before open()")
+            raise RuntimeError("DuckDBWriter.stage before open()")
         self._con.execute(
             f"INSERT INTO {META_SCHEMA}.manifest VALUES (?)", [json.dumps(manifest, default=str)]
         )
         self._con.execute("CHECKPOINT")
         self._con.close()
         self._con = None
-        fsync_path(self._tmp)
-        if self.target.exists() and self.if_exists is not IfExists.REPLACE:
-            raise OutputExistsError(f"{self.target} appeared while the file was written")
-        os.replace(self._tmp, self.target)
         remove(Path(f"{self._tmp}.wal"))
+        fsync_path(self._tmp)
+        self._staged = True
+
+    def publish(self) -> None:
+        """Rename the staged file into place (an earlier subset file is replaced)."""
+        if self._tmp is None or not self._staged:
+            raise RuntimeError("DuckDBWriter.publish before stage()")
+        publish_path(self._tmp, self.target, self.if_exists is IfExists.REPLACE, self.hints)
         self._tmp = None
-        fsync_path(self.target.parent)
+
+    def commit(self, manifest: dict[str, Any]) -> None:
+        """:meth:`stage`, then :meth:`publish`."""
+        self.stage(manifest)
+        self.publish()
 
     def abort(self) -> None:
         if self._con is not None:

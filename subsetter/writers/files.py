@@ -13,7 +13,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from .base import OutputExistsError
+from ..errors import Hints, OutputExistsError
 
 _CHUNK = 1 << 20
 
@@ -60,16 +60,50 @@ def remove(path: Path) -> None:
             path.unlink()
 
 
-def check_target(target: Path, replace: bool, looks_ours: bool) -> None:
-    """Refuse an existing target unless replacing one that looks like an earlier output."""
+def check_target(
+    target: Path, replace: bool, looks_ours: bool, hints: Hints | None = None, what: str = ""
+) -> None:
+    """Refuse an existing target unless replacing an earlier output of the tool.
+
+    ``what`` names what an output of the tool holds (``"a manifest.json"``), for the message.
+    """
+    hints = hints or Hints()
+    subject = hints.subject(str(target))
+    if "\0" in str(target):
+        raise OutputExistsError(f"{subject}: the path contains a NUL character")
     if not target.exists() and not target.is_symlink():
         return
-    if not replace:
-        raise OutputExistsError(f"{target} exists (if_exists: fail); use if_exists: replace")
     if not looks_ours:
+        held = f" (it has no {what})" if what else ""
         raise OutputExistsError(
-            f"{target} exists and is not a subset output: refusing to replace it"
+            f"{subject}: {target} exists and is not a subset output{held}; subset never "
+            "replaces it: remove it yourself or choose another path"
         )
+    if not replace:
+        raise OutputExistsError(
+            f"{subject}: {target} exists; {hints.option('if_exists', 'replace')} to replace it"
+        )
+
+
+def publish_path(tmp: Path, target: Path, replace: bool, hints: Hints | None = None) -> None:
+    """Rename the finished ``tmp`` into place; an earlier output is set aside and removed."""
+    hints = hints or Hints()
+    if target.exists() or target.is_symlink():
+        if not replace:
+            raise OutputExistsError(
+                f"{hints.subject(str(target))}: {target} appeared while the output was written"
+            )
+        aside = temp_sibling(target, "-old")
+        os.rename(target, aside)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            os.rename(aside, target)
+            raise
+        remove(aside)
+    else:
+        os.rename(tmp, target)
+    fsync_path(target.parent)
 
 
 def sha256_file(path: Path) -> str:

@@ -1,6 +1,7 @@
 """Staging output: the subset declared and loaded into a database (MySQL, PostgreSQL, embedded).
 
->>> writer = InstanceWriter(staging, {"lab": "lab_staging"}, if_exists="replace")  # doctest: +SKIP
+>>> granted = permit(conn, ["lab_staging"], Action.REPLACE, source=src)  # doctest: +SKIP
+>>> writer = InstanceWriter(granted, {"lab": "lab_staging"}, if_exists="replace")  # doctest: +SKIP
 
 Tables are declared from the source headings on the target's own backend (MySQL to PostgreSQL
 and back) and loaded with its bulk path (COPY; LOAD DATA LOCAL or multi-row INSERT) in one
@@ -10,20 +11,21 @@ transaction on PostgreSQL), so a failed or killed run never leaves partial table
 (the next run drops hidden leftovers); ``append`` loads into the existing tables in one
 transaction. Where the adapter says so (PostgreSQL), foreign keys are added after the rows are
 in, checked by one join each instead of row by row. The manifest of each run goes into the
-hidden table ``~subset_manifest`` of every target schema (see :func:`staging_manifests`).
+marker table ``~subset_manifest`` of every target schema (see :func:`staging_manifests`).
+
+Only a :class:`~subsetter.guard.Permit` opens a writer: the guard has checked that the target is
+not the source and carries the tool's marker, and holds the target's locks, so hidden tables found
+there were left by runs that are gone.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
 import secrets
-import socket
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from datajoint_core.declare.ddl import _fk_indexes, compile_table
@@ -31,8 +33,10 @@ from datajoint_core.errors import DataJointError
 from datajoint_core.graph.dependencies import catalog_of
 from datajoint_core.heading import Attribute, ForeignKey, Heading
 
+from ..errors import Hints, OutputExistsError
+from ..guard import MARKER_TABLE, Permit
 from ..recipe import IfExists
-from .base import ForeignKeyMeta, OutputExistsError, TableMeta, TableResult
+from .base import ForeignKeyMeta, TableMeta, TableResult
 
 if TYPE_CHECKING:
     import pyarrow
@@ -42,17 +46,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("subsetter")
 
-MANIFEST_TABLE = "~subset_manifest"
+MANIFEST_TABLE = MARKER_TABLE
 _TEMPORARY = re.compile(r"^~(sub|old)_[0-9a-f]{8}_\d+$")
 _NOW_CALL = re.compile(r"^(CURRENT_TIMESTAMP|NOW)\(\)$", re.IGNORECASE)
-_MANIFEST_HEADING = Heading(
-    (
-        Attribute("run", "char(8)", in_key=True, comment="the run that wrote the subset"),
-        Attribute("written", "varchar(40)", comment="UTC time of the commit"),
-        Attribute("manifest", "json", comment="the subset's manifest"),
-    ),
-    comment="manifests of the subsets written here",
-)
 
 
 @dataclass
@@ -65,31 +61,34 @@ class _Target:
 
 
 class InstanceWriter:
-    """Write the subset into a database through ``instance`` (never the source itself: see
-    :func:`same_database`). ``schema_map`` renames source schemas on the target."""
+    """Write the subset into the database of ``granted`` (a permit of :mod:`subsetter.guard`);
+    ``schema_map`` renames source schemas on the target."""
 
     name = "staging"
 
     def __init__(
         self,
-        instance: dj.Instance,
+        granted: Permit,
         schema_map: Mapping[str, str] | None = None,
         if_exists: str | IfExists = "fail",
         source_adapter_name: str | None = None,
+        hints: Hints | None = None,
     ) -> None:
-        self.instance = instance
+        self.permit = granted
         self.schema_map = dict(schema_map or {})
         self.if_exists = IfExists(if_exists)
         self.source_adapter_name = source_adapter_name
+        self.hints = hints or Hints()
         self.run = secrets.token_hex(4)
         self._targets: dict[str, _Target] = {}
         self._created_tables: list[tuple[str, str]] = []
         self._created_schemas: list[str] = []
         self._deferred: list[str] = []  # foreign keys to add once the rows are in
+        self._manifest: dict[str, Any] | None = None
 
     @property
     def _conn(self) -> dj.Connection:
-        return self.instance.connection
+        return self.permit.connection
 
     def describe(self) -> str:
         p = self._conn.params
@@ -111,6 +110,7 @@ class InstanceWriter:
             load_name = f"~sub_{self.run}_{n}" if shadow else meta.table
             targets[meta.key] = _Target(meta, schema, meta.table, load_name, False)
         schemas = sorted({t.schema for t in targets.values()})
+        self.permit.covers(schemas)
         catalog = conn.adapter.read_catalog(conn.fetchall, schemas)
         existing = {(t.schema, t.table) for t in catalog.tables}
         for target in targets.values():
@@ -132,8 +132,8 @@ class InstanceWriter:
         if self.if_exists is IfExists.FAIL:
             shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
             raise OutputExistsError(
-                f"{len(present)} tables exist on the target ({shown}); "
-                "use if_exists: replace or append"
+                f"{self.hints.subject('the target')}: {len(present)} tables exist already "
+                f"({shown}); {self.hints.option('if_exists', 'replace')} to replace them"
             )
         written = {(t.schema, t.table) for t in targets.values()}
         for fk in catalog.foreign_keys:
@@ -149,9 +149,11 @@ class InstanceWriter:
         conn = self._conn
         adapter = conn.adapter
         for schema in schemas:
-            if not conn.fetchall(adapter.schema_exists_sql(), (schema,)):
-                conn.execute(adapter.create_schema_sql(schema))
+            adopted = schema in self.permit.existing and schema not in self.permit.marked
+            if self.permit.create_schema(schema):
                 self._created_schemas.append(schema)
+            elif adopted:  # the marker goes again if this run fails
+                self._created_tables.append((schema, MARKER_TABLE))
         by_source = {
             (t.meta.schema, t.meta.table): adapter.full_name(t.schema, t.load_name)
             for t in self._targets.values()
@@ -181,10 +183,6 @@ class InstanceWriter:
                 conn.execute(statement)
             self._created_tables.append((target.schema, target.load_name))
         for schema in schemas:
-            if (schema, MANIFEST_TABLE) not in existing:
-                for statement in compile_table(_MANIFEST_HEADING, schema, MANIFEST_TABLE, adapter):
-                    conn.execute(statement)
-                self._created_tables.append((schema, MANIFEST_TABLE))
             catalog_of(conn).invalidate(schema)
 
     def _drop_temporary(self, catalog: Catalog) -> None:
@@ -209,15 +207,24 @@ class InstanceWriter:
         return TableResult(rows)
 
     # -- commit / abort ------------------------------------------------------------------
-    def commit(self, manifest: dict[str, Any]) -> None:
-        """Commit the rows, then rename the loaded tables into place and store the manifest."""
-        import datetime
-
+    def stage(self, manifest: dict[str, Any]) -> None:
+        """Everything short of publishing: foreign keys checked, rows committed under their
+        hidden names (appended rows stay in the open transaction until :meth:`publish`)."""
         conn = self._conn
-        adapter = conn.adapter
         for statement in self._deferred:  # checks every row at once, inside the transaction
             conn.execute(statement)
-        conn.commit_transaction()
+        if self.if_exists is not IfExists.APPEND:
+            conn.commit_transaction()
+        self._manifest = manifest
+
+    def publish(self) -> None:
+        """Rename the loaded tables into place and store the manifest, in one transaction."""
+        import datetime
+
+        if self._manifest is None:
+            raise DataJointError("publish() before stage()")
+        conn = self._conn
+        adapter = conn.adapter
         targets = list(self._targets.values())
         aside = [
             (t.schema, t.table, f"~old_{self.run}_{n}")
@@ -228,8 +235,10 @@ class InstanceWriter:
             (t.schema, t.load_name, t.table) for t in targets if t.load_name != t.table
         ]
         written = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        document = json.dumps(manifest, default=str)
-        with conn.transaction:
+        document = json.dumps(self._manifest, default=str)
+        if not conn.in_transaction:
+            conn.start_transaction()
+        try:
             for statement in adapter.rename_table_statements(renames):
                 conn.execute(statement)
             for schema in sorted({t.schema for t in targets}):
@@ -238,6 +247,10 @@ class InstanceWriter:
                     conn.execute(adapter.delete_sql(full_name, "1 = 1"))
                 sql = adapter.insert_sql(full_name, ["run", "written", "manifest"], 1)
                 conn.execute(sql, (self.run, written, document))
+        except BaseException:
+            conn.cancel_transaction()
+            raise
+        conn.commit_transaction()
         # the subset is live: nothing below may undo it
         self._created_tables, self._created_schemas = [], []
         for schema, _, old in reversed(aside):  # children before parents
@@ -245,6 +258,11 @@ class InstanceWriter:
                 conn.execute(statement)
         for schema in {t.schema for t in targets}:
             catalog_of(conn).invalidate(schema)
+
+    def commit(self, manifest: dict[str, Any]) -> None:
+        """:meth:`stage`, then :meth:`publish`."""
+        self.stage(manifest)
+        self.publish()
 
     def abort(self) -> None:
         """Roll back the rows and drop every table and schema this run created."""
@@ -363,80 +381,3 @@ def staging_manifests(connection: dj.Connection, schema: str) -> list[dict[str, 
         f"ORDER BY {adapter.quote('written')}"
     )
     return [json.loads(r[0]) if isinstance(r[0], (str, bytes)) else r[0] for r in rows]
-
-
-# -- same server, same schema ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Endpoint:
-    backend: str | None
-    host: str
-    port: int | None
-
-
-def _endpoint(where: Any) -> _Endpoint:
-    """Host, port and backend of an Instance, a Connection, ConnectParams or a mapping."""
-    from datajoint_core.adapters import get_adapter
-
-    if isinstance(where, Mapping):
-        backend, host, port = where.get("backend"), where.get("host"), where.get("port")
-    elif hasattr(where, "config") and hasattr(where, "connection"):  # an Instance
-        config = where.config
-        backend, host, port = config["database.backend"], config["database.host"], config.port
-    elif hasattr(where, "params") and hasattr(where, "adapter"):  # a Connection
-        backend, host, port = where.adapter.name, where.params.host, where.params.port
-    else:  # ConnectParams
-        backend, host, port = getattr(where, "backend", None), where.host, where.port
-    if port is None and backend:
-        port = get_adapter(backend).default_port
-    return _Endpoint(backend, str(host or "localhost"), int(port) if port is not None else None)
-
-
-@lru_cache(maxsize=64)
-def _addresses(host: str) -> frozenset[str]:
-    """The addresses a host name stands for; every address of this machine is ``local``."""
-    if host.startswith("/") or host.lower() in ("localhost", ""):
-        return frozenset({"local"})  # a Unix socket directory is a server on this machine
-    try:
-        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return frozenset({host.lower()})
-    local = _local_addresses()
-    result = set()
-    for address in found:
-        ip = ipaddress.ip_address(str(address).split("%")[0])
-        result.add("local" if ip.is_loopback or str(ip) in local else str(ip))
-    return frozenset(result)
-
-
-@lru_cache(maxsize=1)
-def _local_addresses() -> frozenset[str]:
-    try:
-        return frozenset(socket.gethostbyname_ex(socket.gethostname())[2])
-    except OSError:
-        return frozenset()
-
-
-def same_database(
-    source_params: Any,
-    target_params: Any,
-    schemas: Iterable[str],
-    schema_map: Mapping[str, str] | None = None,
-) -> bool:
-    """True when writing ``schemas`` (renamed by ``schema_map``) to the target would write into
-    the source: same backend (where known), same server (host names resolved: localhost,
-    127.0.0.1 and this machine's names are one) and port, and a target schema that is one of
-    the source schemas.
-
-    >>> same_database(src.connection.params, dst.connection.params, ["lab"], {})  # doctest: +SKIP
-    True
-    """
-    source, target = _endpoint(source_params), _endpoint(target_params)
-    if source.backend and target.backend and source.backend != target.backend:
-        return False
-    if source.port != target.port or not (_addresses(source.host) & _addresses(target.host)):
-        return False
-    names = set(schemas)
-    mapping = schema_map or {}
-    return any(mapping.get(s, s) in names for s in names)

@@ -3,9 +3,9 @@
 >>> writer = ParquetWriter("out/snapshot", if_exists="replace")      # doctest: +SKIP
 >>> writer.open(metas)                                                # doctest: +SKIP
 >>> writer.write_table(metas[0], batches)                             # doctest: +SKIP
->>> writer.commit(manifest)                                           # doctest: +SKIP
+>>> writer.stage(manifest); writer.publish()                         # doctest: +SKIP
 
-Everything is written into ``<dir>.tmp-<pid>-<random>`` and renamed into place by ``commit``;
+Everything is written into ``<dir>.tmp-<pid>-<random>`` and renamed into place by ``publish``;
 a failed or killed run leaves only that temporary sibling, which the next run deletes.
 """
 
@@ -20,9 +20,18 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import Hints
 from ..recipe import IfExists
-from .base import OutputExistsError, TableMeta, TableResult
-from .files import check_target, clean_stale, fsync_path, remove, sha256_file, temp_sibling
+from .base import TableMeta, TableResult
+from .files import (
+    check_target,
+    clean_stale,
+    fsync_path,
+    publish_path,
+    remove,
+    sha256_file,
+    temp_sibling,
+)
 from .meta import conform, file_metadata
 
 MANIFEST = "manifest.json"
@@ -38,28 +47,40 @@ def relative_path(schema: str, table: str) -> str:
 
 
 class ParquetWriter:
-    """A directory of Parquet files (zstd), published atomically by :meth:`commit`."""
+    """A directory of Parquet files (zstd), published atomically by :meth:`publish`."""
 
     name = "parquet"
 
-    def __init__(self, path: str | os.PathLike[str], if_exists: str | IfExists = "fail") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        if_exists: str | IfExists = "fail",
+        hints: Hints | None = None,
+    ) -> None:
         self.target = Path(path).absolute()
         self.if_exists = IfExists(if_exists)
         if self.if_exists is IfExists.APPEND:
             raise ValueError("a Parquet output can only fail or replace when it exists")
+        self.hints = hints or Hints()
         self._tmp: Path | None = None
+        self._staged = False
         self._files: dict[str, list[dict[str, Any]]] = {}
 
     def describe(self) -> str:
         return f"Parquet directory {self.target}"
 
-    def open(self, tables: Sequence[TableMeta]) -> None:
-        for meta in tables:
-            relative_path(meta.schema, meta.table)
+    def check(self) -> None:
+        """Refuse, before any work, a target that exists (``fail``) or is not a snapshot."""
         looks_ours = (self.target / MANIFEST).is_file() or (
             self.target.is_dir() and not any(self.target.iterdir())
         )
-        check_target(self.target, self.if_exists is IfExists.REPLACE, looks_ours)
+        replace = self.if_exists is IfExists.REPLACE
+        check_target(self.target, replace, looks_ours, self.hints, f"a {MANIFEST}")
+
+    def open(self, tables: Sequence[TableMeta]) -> None:
+        for meta in tables:
+            relative_path(meta.schema, meta.table)
+        self.check()
         self.target.parent.mkdir(parents=True, exist_ok=True)
         clean_stale(self.target)
         self._tmp = temp_sibling(self.target)
@@ -99,30 +120,28 @@ class ParquetWriter:
         self._files[meta.key] = [entry]
         return TableResult(rows, [entry])
 
-    def commit(self, manifest: dict[str, Any]) -> None:
-        """Write ``manifest.json`` (``manifest`` plus ``files``), then rename into place."""
+    def stage(self, manifest: dict[str, Any]) -> None:
+        """Write ``manifest.json`` (``manifest`` plus ``files``) and flush everything to disk."""
         if self._tmp is None:
-            raise RuntimeError("ParquetWriter.commit before open()")
+            raise RuntimeError("ParquetWriter.stage before open()")
         document = {**manifest, "files": self._files}
         manifest_path = self._tmp / MANIFEST
         manifest_path.write_text(json.dumps(document, indent=2, default=str) + "\n", "utf-8")
         for path in (manifest_path, *self._tmp.iterdir(), self._tmp):
             fsync_path(path)
-        if self.target.exists():
-            if self.if_exists is not IfExists.REPLACE:
-                raise OutputExistsError(f"{self.target} appeared while the snapshot was written")
-            aside = temp_sibling(self.target, "-old")
-            os.rename(self.target, aside)
-            try:
-                os.rename(self._tmp, self.target)
-            except BaseException:
-                os.rename(aside, self.target)
-                raise
-            remove(aside)
-        else:
-            os.rename(self._tmp, self.target)
+        self._staged = True
+
+    def publish(self) -> None:
+        """Rename the staged directory into place (an earlier snapshot is replaced)."""
+        if self._tmp is None or not self._staged:
+            raise RuntimeError("ParquetWriter.publish before stage()")
+        publish_path(self._tmp, self.target, self.if_exists is IfExists.REPLACE, self.hints)
         self._tmp = None
-        fsync_path(self.target.parent)
+
+    def commit(self, manifest: dict[str, Any]) -> None:
+        """:meth:`stage`, then :meth:`publish`."""
+        self.stage(manifest)
+        self.publish()
 
     def abort(self) -> None:
         if self._tmp is not None:

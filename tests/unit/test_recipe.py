@@ -629,12 +629,19 @@ ERRORS = {
         "outputs.staging.schema_map.labs",
         "schema 'labs' is not in 'schemas' (did you mean 'lab'?)",
     ),
-    "output is the source itself": (
-        with_outputs("  staging:\n    type: instance\n    embedded: ./.subset/../.subset/pg\n"),
+    "path not a string": (
+        with_outputs("  snap: {type: parquet, path: 123}\n"),
         {},
         9,
-        "outputs.staging",
-        "this output is the source itself: schema 'lab'",
+        "outputs.snap.path",
+        "expected a string, got an integer",
+    ),
+    "path with NUL": (
+        with_outputs('  snap: {type: parquet, path: "a\\0b"}\n'),
+        {},
+        9,
+        "outputs.snap.path",
+        "the path contains a NUL character",
     ),
     "invalid yaml value": (
         edit("{species: mouse}", "{day: 2024-02-30}"),

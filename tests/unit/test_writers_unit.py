@@ -21,14 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datajoint_core.adapters.base import ConnectParams
 from datajoint_core.adapters.bulk_load import copy_csv, hex_array, load_data_csv
 from datajoint_core.fetch import arrow_type
 from datajoint_core.heading import Attribute, ForeignKey, Heading, Index
 from subsetter.load import open_snapshot, order_parents_first
 from subsetter.writers.base import ForeignKeyMeta, OutputExistsError, TableMeta
 from subsetter.writers.duckdb import DuckDBWriter, duckdb_type
-from subsetter.writers.instance import same_database
 from subsetter.writers.meta import (
     file_metadata,
     heading_from_arrow,
@@ -476,27 +474,6 @@ def test_parquet_snapshot_reads_back(tmp_path: Path) -> None:
         table = pa.Table.from_batches(list(snapshot.batches(meta, 4)), meta.arrow_schema)
         got, expected = read_back(EVERYTHING, table)
         assert got == expected
-
-
-# -- same_database -----------------------------------------------------------------------------
-
-
-def params(host: str, port: int) -> ConnectParams:
-    return ConnectParams(host, port, "root", "secret", None, None)
-
-
-def test_same_database() -> None:
-    local = params("localhost", 3306)
-    assert same_database(local, params("127.0.0.1", 3306), ["lab"], {})
-    assert same_database(local, params("127.0.0.1", 3306), ["lab", "other"], {"lab": "other"})
-    assert not same_database(local, params("127.0.0.1", 3306), ["lab"], {"lab": "lab_copy"})
-    assert not same_database(local, params("127.0.0.1", 3307), ["lab"], {})
-    assert not same_database(local, params("192.0.2.10", 3306), ["lab"], {})
-    mysql = {"backend": "mysql", "host": "127.0.0.1", "port": 5432}
-    postgres = {"backend": "postgresql", "host": "127.0.0.1", "port": 5432}
-    assert not same_database(mysql, postgres, ["lab"])
-    assert same_database({"backend": "postgresql", "host": "localhost"}, postgres, ["lab"])
-    assert same_database({"host": "/tmp/pg", "port": 5432}, postgres, ["lab"])
 
 
 def test_an_empty_table_gets_a_file_with_its_schema(tmp_path: Path) -> None:
