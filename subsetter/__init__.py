@@ -1,0 +1,1 @@
+"""subsetter: referentially complete subsets of a DataJoint database (``subset`` command)."""

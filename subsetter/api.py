@@ -391,18 +391,23 @@ def target_instance(url: str, role: str = "target") -> dj.Instance:
             None,  # type: ignore[arg-type]
         )
         return connect(spec, role=role)
+    from urllib.parse import parse_qs
+
     parsed = urlparse(url)
     backend = {"postgres": "postgresql", "mariadb": "mysql"}.get(parsed.scheme, parsed.scheme)
-    if backend not in ("mysql", "postgresql") or not parsed.hostname:
+    # ?host=/path names a Unix socket (a directory for PostgreSQL, the socket file for MySQL)
+    socket_path = parse_qs(parsed.query).get("host", [None])[-1]
+    host = socket_path or parsed.hostname
+    if backend not in ("mysql", "postgresql") or not host:
         raise SubsetError(
             f"cannot read the target {url!r}: expected mysql://user@host:port, "
-            "postgresql://user@host:port/database or embedded:DIR"
+            "postgresql://user@host:port/database, ...?host=/socket/path or embedded:DIR"
         )
     if parsed.password:
         raise SubsetError("put the password in SUBSET_PASSWORD, not in the URL")
     spec = ConnectionSpec(
         backend=backend,
-        host=parsed.hostname,
+        host=host,
         port=parsed.port,
         user=unquote(parsed.username) if parsed.username else None,
         password=os.environ.get("SUBSET_PASSWORD"),
@@ -452,11 +457,19 @@ def verify(output: str | os.PathLike[str] | dj.Instance, schemas: Sequence[str] 
             return checks.verify_instance(inst, schemas)
         finally:
             inst.close()
-    if os.path.isdir(text):
+    from pathlib import Path
+
+    from .writers.duckdb import is_subset_file
+
+    if os.path.isdir(text) and os.path.isfile(os.path.join(text, "manifest.json")):
         return checks.verify_parquet(text)
-    if os.path.isfile(text):
+    if os.path.isfile(text) and is_subset_file(Path(text)):
         return checks.verify_duckdb(text)
-    raise SubsetError(f"{text}: no such snapshot (a Parquet directory or a DuckDB file)")
+    what = "does not exist" if not os.path.exists(text) else "is not a subset snapshot"
+    raise SubsetError(
+        f"{text} {what}: expected a Parquet snapshot directory (with manifest.json), a DuckDB "
+        "file written by subset, or a database URL"
+    )
 
 
 def clean(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,6 +16,22 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (temporary outputs removed), then exit 143."""
+
+
+_TERMINATED: list[int] = []  # the signal may reach a library that raises its own exception
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    _TERMINATED.append(signum)
+    raise Terminated()
+
+
+def _interrupt_code(err: BaseException | None) -> int:
+    return 143 if isinstance(err, Terminated) or _TERMINATED else 130
 
 
 class RecipeProblem(click.UsageError):
@@ -46,12 +63,15 @@ def _handle_errors(func: F) -> F:
         except (SubsetError, DataJointError, OSError) as err:
             if debug:
                 raise
-            raise click.ClickException(str(err)) from None
-        except KeyboardInterrupt:
+            # one line, for logs and people alike (server messages carry DETAIL / HINT lines)
+            raise click.ClickException(" ".join(str(err).split())) from None
+        except KeyboardInterrupt as err:
             if debug:
                 raise
-            click.echo("Interrupted; nothing was published.", err=True)
-            sys.exit(130)
+            code = _interrupt_code(err)
+            what = "Terminated" if code == 143 else "Interrupted"
+            click.echo(f"{what}; nothing was published.", err=True)
+            sys.exit(code)
 
     return wrapper  # type: ignore[return-value]
 
@@ -60,7 +80,7 @@ def _handle_errors(func: F) -> F:
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every query with its time.")
 @click.version_option(package_name="datajoint-subsetter")
-def main(debug: bool, verbose: bool) -> None:
+def cli(debug: bool, verbose: bool) -> None:
     """Write small, complete, correct slices of a DataJoint database.
 
     Example: subset run recipes/demo.yaml
@@ -71,7 +91,7 @@ def main(debug: bool, verbose: bool) -> None:
         logging.getLogger("subsetter").setLevel(logging.INFO)
 
 
-@main.command()
+@cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @_handle_errors
 def validate(recipe: str) -> None:
@@ -110,7 +130,7 @@ def _print_plan(plan: Any) -> None:
     console.print(f"  {sum(t.count for t in plan.tables):,} rows in {len(plan.tables)} tables")
 
 
-@main.command()
+@cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
 @_handle_errors
@@ -171,7 +191,7 @@ class _Progress:
             self.bar.__exit__(*exc)
 
 
-@main.command()
+@cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option(
     "--output", "-o", "outputs", multiple=True, help="Write only this output (repeatable)."
@@ -204,7 +224,7 @@ def run(recipe: str, outputs: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"{name}: {out.rows:,} rows in {len(out.tables)} tables -> {out.location}")
 
 
-@main.command()
+@cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option(
     "--format",
@@ -231,7 +251,7 @@ def diagram(recipe: str, fmt: str, out: str | None) -> None:
         click.echo(text, nl=False)
 
 
-@main.command()
+@cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option(
     "--output", "-o", "output", help="The staging output to clean (default: the only one)."
@@ -256,7 +276,7 @@ def clean(recipe: str, output: str | None, drop: bool, yes: bool) -> None:
     click.echo(done)
 
 
-@main.command()
+@cli.command()
 @click.argument("snapshot", type=click.Path(exists=True))
 @click.option(
     "--to",
@@ -271,10 +291,20 @@ def clean(recipe: str, output: str | None, drop: bool, yes: bool) -> None:
     type=click.Choice(["fail", "replace", "append"]),
     default="fail",
     show_default=True,
+    help="What to do with tables that exist (only in schemas subset created).",
+)
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Write into existing schemas subset did not create (never on the snapshot's source).",
 )
 @_handle_errors
-def load(snapshot: str, target: str, schema_map: tuple[str, ...], if_exists: str) -> None:
+def load(
+    snapshot: str, target: str, schema_map: tuple[str, ...], if_exists: str, adopt: bool
+) -> None:
     """Load a Parquet or DuckDB snapshot into a database.
+
+    The snapshot's own source schemas are never written over, however the server is spelled.
 
     Example: SUBSET_PASSWORD=... subset load subset-demo/parquet --to mysql://root@127.0.0.1:3306
     """
@@ -288,11 +318,11 @@ def load(snapshot: str, target: str, schema_map: tuple[str, ...], if_exists: str
                 f"expected source=target, got {item!r}", param_hint="--schema-map"
             )
         mapping[source] = dest
-    result = api.load(snapshot, target, schema_map=mapping, if_exists=if_exists)
+    result = api.load(snapshot, target, schema_map=mapping, if_exists=if_exists, adopt=adopt)
     click.echo(f"loaded {result.rows:,} rows in {len(result.tables)} tables into {result.location}")
 
 
-@main.command()
+@cli.command()
 @click.argument("output")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @_handle_errors
@@ -318,7 +348,7 @@ def verify(output: str, as_json: bool) -> None:
         sys.exit(1)
 
 
-@main.command()
+@cli.command()
 @click.option(
     "--dir", "directory", default=".subset/pg", show_default=True, help="Embedded server data."
 )
@@ -333,3 +363,18 @@ def demo(directory: str) -> None:
     from .demo import run_demo
 
     run_demo(directory, echo=click.echo, show_plan=_print_plan)
+
+
+def main() -> None:
+    """Run the command line; Ctrl-C exits 130 and SIGTERM 143, quietly, wherever they land
+    (inside a command, :func:`_handle_errors` cleans up and says what was published)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except (click.Abort, KeyboardInterrupt) as err:
+        sys.exit(_interrupt_code(err.__cause__ if isinstance(err, click.Abort) else err))
+    sys.exit(code if isinstance(code, int) else 0)

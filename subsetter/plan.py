@@ -182,6 +182,7 @@ def _apply_include_exclude(
     import networkx as nx
 
     graph = diagram.graph
+    _check_patterns(recipe, diagram)
     dropped: set[str] = set()
     for node in shown:
         data = graph.nodes[node]
@@ -195,6 +196,20 @@ def _apply_include_exclude(
                 dropped.add(child)
                 left_out[_display(graph, child)] = f"depends on excluded {_display(graph, node)}"
     return [n for n in shown if n not in dropped]
+
+
+def _check_patterns(recipe: Recipe, diagram: Diagram) -> None:
+    """An `include` / `exclude` pattern that matches no table is a typo, not a no-op."""
+    import fnmatch
+
+    names = table_names(diagram, recipe.schemas)
+    for key, patterns in (("include", recipe.include), ("exclude", recipe.exclude)):
+        for i, pattern in enumerate(patterns):
+            if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
+                choices = sorted({n for n in names if any(c.isupper() for c in n)})
+                raise recipe.location(f"{key}[{i}]").error(
+                    f"pattern '{pattern}' matches no table", choices, near=pattern
+                )
 
 
 def _reasons(recipe: Recipe, diagram: Diagram) -> dict[str, list[str]]:

@@ -274,6 +274,10 @@ class DuckDBWriter:
             if failure:
                 raise failure[0] from err
             raise
+        except RuntimeError as err:  # DuckDB's answer to a signal that lands in its own loop
+            if str(err) == "Query interrupted":
+                raise KeyboardInterrupt() from err
+            raise
         finally:
             con.unregister(view)
         if failure:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import datajoint_core as dj
-from subsetter.cli import main
+from subsetter.cli import cli as main
 
 from ..conftest import Server
 from ..integration.pipeline import declare_lab
