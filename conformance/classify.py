@@ -71,6 +71,12 @@ _SIGNATURE = re.compile(
     r"|takes .* positional arguments? but .* given|missing \d+ required .*argument.*"
     r"|got multiple values for argument .*)"
 )
+# An AttributeError on a value of one of these types means a different return value, not a
+# missing API: ``'tuple' object has no attribute 'tolist'`` (we returned a tuple, not an array).
+VALUE_TYPES = frozenset(
+    {"tuple", "list", "dict", "str", "int", "float", "bytes", "NoneType", "bool", "set"}
+    | {"DataFrame", "Series", "ndarray", "generator", "Decimal", "UUID", "datetime", "date"}
+)
 _HASATTR = re.compile(r"where False = hasattr\((?P<owner>[^,]+), '(?P<name>\w+)'\)")
 _MODULE_NOT_FOUND = re.compile(r"No module named '(?P<name>[\w.]+)'")
 _EXCEPTION_LINE = re.compile(r"^E\s+(?P<line>\S.*)$", re.MULTILINE)
@@ -188,6 +194,12 @@ def _other(text: str, failure: Failure, reason: str) -> Verdict:
         if signature["kw"]:
             return Verdict("c", f"{func}({signature['kw']}=...)", reason)
         return Verdict("c", f"{func}() signature", reason)
+    if attr and attr["type"] in VALUE_TYPES:
+        return Verdict(
+            "d",
+            f"a {attr['type']} where the reference returns a value with .{attr['name']}",
+            reason,
+        )
     if attr:
         owner = _dj_module(attr["module"]) if attr["module"] else attr["type"] or attr["cls"]
         return Verdict("c", f"{owner}.{attr['name']}", reason)
@@ -207,5 +219,6 @@ def _other(text: str, failure: Failure, reason: str) -> Verdict:
 def _behaviour_group(reason: str) -> str:
     """Failures that differ only in values share a group: numbers and quoted text are masked."""
     masked = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", reason)
+    masked = re.sub(r"array\(.*|\{.{40,}", "…", masked)  # long values: the rest of the line
     masked = re.sub(r"\b0x[0-9a-f]+\b|\b\d+(?:\.\d+)?\b", "N", masked)
     return _one_line(masked, 120)

@@ -145,6 +145,7 @@ E           AssertionError: Expected 'to_arrays' to be called once. Called 0 tim
         ("TypeError: fetch() got an unexpected keyword argument 'squeeze'", "", False, "c", None),
         ("AssertionError: assert 3 == 2", CALL_ASSERT, False, "d", "AssertionError: assert N == N"),
         ("Failed: DID NOT RAISE DuplicateError", "", False, "d", None),
+        ("AttributeError: 'tuple' object has no attribute 'tolist'", "", False, "d", None),
         ("ModuleNotFoundError: No module named 'pydot'", "", False, "e", None),
     ],
 )
