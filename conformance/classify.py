@@ -9,8 +9,9 @@ two facts the results plugin recorded about the test's source. The first rule th
     import _load_thread_safe``, ``dj.dependencies``), or a ``unittest.mock`` patch / call assertion
     on an implementation detail failed.
 ``b`` needs populate()
-    the test's own code calls ``populate`` / ``make`` / ``key_source`` / ``jobs`` / ``progress``,
-    or the failing traceback runs through such a call (a fixture's ``schema.jobs`` clean-up counts).
+    the failing traceback runs through ``populate`` / ``key_source`` / ``jobs`` / ``progress``
+    (a fixture's ``schema.jobs`` clean-up counts), or the test's own code calls ``populate`` /
+    ``make`` / ``key_source`` / ``jobs`` / ``progress`` (then the group says what failed first).
 ``e`` environment
     a third-party module or the installed ``datajoint`` distribution's metadata is missing.
 ``c`` missing public API
@@ -57,7 +58,7 @@ PRIVATE_MODULES = frozenset(
 )
 
 POPULATE_CALL = re.compile(
-    r"\.(?P<call>populate|jobs|progress)\b|\b(?P<name>key_source|AutoPopulate)\b|\b(?P<make>make)\("
+    r"\.(?P<call>populate|jobs|progress)\b|\b(?P<name>key_source|AutoPopulate)\b"
     r"|attribute '(?P<attr>populate|jobs|key_source|make|progress)'"
 )
 _MOCK = re.compile(r"does not have the attribute|Expected '[^']+' to (?:be|have been) called")
@@ -89,6 +90,7 @@ class Failure:
     message: str  # the crash line, e.g. "TypeError: f() got an unexpected keyword argument 'x'"
     longrepr: str = ""  # the full failure text pytest printed (traceback and source lines)
     populate_in_test: bool = False  # the test function's own source calls populate & co.
+    phase: str = ""  # setup, call, teardown or collect
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,9 @@ def classify(failure: Failure) -> Verdict:
     # (b) populate and its machinery
     call = POPULATE_CALL.search(text)
     if call:
-        token = call["call"] or call["name"] or call["make"] or call["attr"]
-        return Verdict("b", f"fails on {token}", reason)
+        token = call["call"] or call["name"] or call["attr"]
+        where = " in a fixture" if failure.phase in ("setup", "teardown") else ""
+        return Verdict("b", f"fails on {token}{where}", reason)
     if failure.populate_in_test:
         first = _other(text, failure, reason)
         return Verdict("b", f"the test uses populate; fails first on: {first.group}", reason)

@@ -78,7 +78,7 @@ def compare(
         if row.outcome in ("failed", "error"):
             populate = bool(ref.get("populate_in_test") or record.get("populate_in_test"))
             verdict = classify(
-                Failure(record.get("message", ""), record.get("longrepr", ""), populate)
+                Failure(record.get("message", ""), record.get("longrepr", ""), populate, row.phase)
             )
             row.cls, row.group, row.reason = verdict.cls, verdict.group, verdict.reason
         elif row.outcome == "skipped":

@@ -152,11 +152,17 @@ E           AssertionError: Expected 'to_arrays' to be called once. Called 0 tim
 def test_classifier(
     message: str, longrepr: str, populate: bool, cls: str, group: str | None
 ) -> None:
-    verdict = classify(Failure(message, longrepr, populate))
+    verdict = classify(Failure(message, longrepr, populate, "call"))
     assert verdict.cls == cls
     if group is not None:
         assert verdict.group == group
     assert verdict.reason and "\n" not in verdict.reason
+
+
+def test_a_fixture_failing_on_jobs_says_so() -> None:
+    message = "AttributeError: 'Schema' object has no attribute 'jobs'"
+    verdict = classify(Failure(message, SETUP_JOBS, phase="setup"))
+    assert (verdict.cls, verdict.group) == ("b", "fails on jobs in a fixture")
 
 
 def test_compare_counts_only_reference_passing_tests_and_spreads_import_errors() -> None:
