@@ -27,3 +27,7 @@ services:
 # Create the development virtual environment
 setup:
     python3 -m venv {{venv}} && {{venv}}/bin/pip install -e '.[test]'
+
+# Run the reference DataJoint release's own test suite against datajoint_core (a report, not a gate)
+conformance *args:
+    {{venv}}/bin/python -m conformance {{args}}
