@@ -11,8 +11,8 @@ test *args:
 
 # ruff, ruff format and mypy on both packages
 lint:
-    {{venv}}/bin/ruff check datajoint_core subsetter tests bench
-    {{venv}}/bin/ruff format --check datajoint_core subsetter tests bench
+    {{venv}}/bin/ruff check datajoint_core subsetter tests bench tools conformance
+    {{venv}}/bin/ruff format --check datajoint_core subsetter tests bench tools conformance
     {{venv}}/bin/mypy
 
 # Benchmarks with their baselines (not part of CI)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from . import errors
 from .condition import AndList, Not, Top
 from .connection import Connection
+from .context import config, conn
 from .errors import DataJointError, ThreadSafetyError
 from .expression import QueryExpression, U
 from .graph.diagram import Diagram
-from .instance import Instance, config, conn
+from .instance import Instance
 from .schema import Schema, VirtualModule, list_schemas, virtual_schema
 from .settings import Config
 from .table import FreeTable, Table

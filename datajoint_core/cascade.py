@@ -10,11 +10,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .condition import Fragment
+from .context import ask
 from .errors import DataJointError, PartIntegrityError
-from .graph.dependencies import build_graph, catalog_of
+from .graph.dependencies import build_graph
 from .graph.diagram import Diagram, _literal_keys
 from .graph.propagate import PartIntegrity, topological_order, uncovered_parts
-from .schema import ask
 
 if TYPE_CHECKING:
     from .graph.sql import RestrictionSQL
@@ -200,7 +200,7 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
         if not ask(f"About to drop:\n{listing}\nProceed?"):
             logger.info("drop cancelled")
             return
-    catalog = catalog_of(conn)
+    catalog = conn.catalog
     for node in reversed(targets):
         schema, bare = conn.adapter.split_full_name(node)
         for statement in conn.adapter.drop_table_statements(schema, bare):

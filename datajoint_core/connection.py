@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .adapters import get_adapter
 from .adapters.base import ConnectParams, Row, ServerIdentity
+from .catalog import Catalog
 from .errors import DataJointError, LostConnectionError
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class Connection:
             use_tls=config["database.use_tls"],
         )
         self.activated_schemas: set[str] = set()
+        self.catalog = Catalog(self.adapter, self.fetchall)  # headings of the schemas read
         self._raw: Any = None
         self._in_transaction = False
         self._read_only = False

@@ -1,30 +1,32 @@
-"""Reconstruct a table's definition from its heading (``Table.describe()``)."""
+"""Reconstruct a table's definition from its heading (``Table.describe()``). Pure: no database."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .graph.dependencies import catalog_of
+from .naming import class_name
 
 if TYPE_CHECKING:
+    from .adapters.base import Adapter
     from .heading import Attribute, ForeignKey, Heading
-    from .table import Table
 
 
-def _class_name(table: Table, full_name: str) -> str:
-    from .user_tables import split_part, tier_of, to_camel
+@dataclass(frozen=True)
+class _Where:
+    """How to name a parent from the described table: its schema and its master."""
 
-    adapter = table.adapter
-    schema, name = adapter.split_full_name(full_name)
-    master = getattr(type(table), "master", None)
-    if master is not None and full_name == master().full_table_name:
+    adapter: Adapter
+    schema: str
+    master: str | None  # the full name of a Part's master, written ``-> master``
+
+
+def _class_name(where: _Where, full_name: str) -> str:
+    schema, name = where.adapter.split_full_name(full_name)
+    if where.master is not None and full_name == where.master:
         return "master"
-    split = split_part(name)
-    if split is not None:
-        cls = f"{to_camel(tier_of(split[0])[1])}.{to_camel(split[1])}"
-    else:
-        cls = to_camel(tier_of(name)[1])
-    return cls if schema == table.database else f"{schema}.{cls}"
+    cls = class_name(name)
+    return cls if schema == where.schema else f"{schema}.{cls}"
 
 
 def _attribute_line(attr: Attribute) -> str:
@@ -37,9 +39,9 @@ def _attribute_line(attr: Attribute) -> str:
     return f"{attr.name}{default} : {attr.type}{comment}"
 
 
-def _fk_line(table: Table, fk: ForeignKey, heading: Heading) -> str:
+def _fk_line(where: _Where, fk: ForeignKey, heading: Heading) -> str:
     renames = [(c, p) for c, p in fk.attr_map if c != p]
-    ref = _class_name(table, fk.parent)
+    ref = _class_name(where, fk.parent)
     if renames:
         ref += ".proj(" + ", ".join(f"{c}='{p}'" for c, p in renames) + ")"
     cols = tuple(c for c, _ in fk.attr_map)
@@ -51,22 +53,21 @@ def _fk_line(table: Table, fk: ForeignKey, heading: Heading) -> str:
     return f"-> {'[' + ', '.join(options) + '] ' if options else ''}{ref}"
 
 
-def describe(table: Table) -> str:
-    """The definition text of ``table``: foreign keys as ``-> Parent``, then attributes.
+def describe(heading: Heading, adapter: Adapter, schema: str, master: str | None = None) -> str:
+    """The definition text of a table of ``schema`` with ``heading``: foreign keys as
+    ``-> Parent`` (``-> master`` for ``master``, a Part's master), then attributes.
 
     A foreign key is written where its last attribute is, so that keys sharing attributes
     (``-> Session`` and ``-> Subject``) all survive and each attribute keeps its section.
     """
-    heading = table.heading
-    catalog = catalog_of(table.connection)
+    where = _Where(adapter, schema, master)
     lines = [f"# {heading.comment}"] if heading.comment else []
     at: dict[str, list[str]] = {}  # attribute -> foreign-key lines written after it
     fk_columns: set[tuple[str, ...]] = set()
     for fk in heading.foreign_keys:
-        catalog.load([table.adapter.split_full_name(fk.parent)[0]])
         cols = tuple(c for c, _ in fk.attr_map)
         last = max(cols, key=heading.names.index)
-        at.setdefault(last, []).append(_fk_line(table, fk, heading))
+        at.setdefault(last, []).append(_fk_line(where, fk, heading))
         fk_columns.add(cols)
     from_fk = {c for cols in fk_columns for c in cols}
     in_key = True

@@ -1,11 +1,15 @@
-"""Fetching rows: dicts, arrays, pandas, Arrow, and record-batch streaming with bounded memory."""
+"""Fetching rows: dicts, arrays, pandas, Arrow, and record-batch streaming with bounded memory.
+
+The functions take any :class:`Fetchable` (what a query expression offers), so this module sits
+below ``expression.py``, which calls it.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import DataJointError
 
@@ -13,8 +17,31 @@ if TYPE_CHECKING:
     import pandas
     import pyarrow
 
-    from .expression import QueryExpression
-    from .heading import Attribute
+    from .condition import Fragment
+    from .connection import Connection
+    from .heading import Attribute, Heading
+
+
+class Fetchable(Protocol):
+    """A query whose rows can be fetched: its heading, connection and SQL."""
+
+    _label: str
+
+    @property
+    def heading(self) -> Heading: ...
+
+    @property
+    def connection(self) -> Connection: ...
+
+    @property
+    def primary_key(self) -> list[str]: ...
+
+    def cursor(
+        self, order_by: Any = None, limit: int | None = None, offset: int = 0
+    ) -> Fragment: ...
+
+    def __len__(self) -> int: ...
+
 
 Decoder = Callable[[Any], Any]
 
@@ -72,7 +99,7 @@ def decoder(attr: Attribute) -> Decoder | None:
 
 
 def decode_rows(
-    expr: QueryExpression, names: Sequence[str], rows: Sequence[Sequence[Any]]
+    expr: Fetchable, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> list[dict[str, Any]]:
     decoders = [decoder(expr.heading[n]) for n in names]
     out = []
@@ -87,14 +114,14 @@ def decode_rows(
 
 
 def to_dicts(
-    expr: QueryExpression, order_by: Any = None, limit: int | None = None, offset: int = 0
+    expr: Fetchable, order_by: Any = None, limit: int | None = None, offset: int = 0
 ) -> list[dict[str, Any]]:
     sql = expr.cursor(order_by, limit, offset)
     rows = expr.connection.fetchall(sql.sql, sql.params)
     return decode_rows(expr, expr.heading.names, rows)
 
 
-def to_arrays(expr: QueryExpression, attrs: Sequence[str], order_by: Any, limit: int | None) -> Any:
+def to_arrays(expr: Fetchable, attrs: Sequence[str], order_by: Any, limit: int | None) -> Any:
     """A numpy record array, or with attribute names a tuple of arrays."""
     import numpy as np
 
@@ -132,7 +159,7 @@ _PANDAS_INTEGERS = {
 }
 
 
-def to_pandas(expr: QueryExpression, order_by: Any, limit: int | None) -> pandas.DataFrame:
+def to_pandas(expr: Fetchable, order_by: Any, limit: int | None) -> pandas.DataFrame:
     import pandas as pd
 
     rows = to_dicts(expr, order_by, limit)
@@ -150,7 +177,7 @@ def to_pandas(expr: QueryExpression, order_by: Any, limit: int | None) -> pandas
     return frame
 
 
-def fetch1(expr: QueryExpression, attrs: Sequence[str]) -> Any:
+def fetch1(expr: Fetchable, attrs: Sequence[str]) -> Any:
     rows = to_dicts(expr, limit=2)
     if len(rows) != 1:
         raise DataJointError(
@@ -164,14 +191,14 @@ def fetch1(expr: QueryExpression, attrs: Sequence[str]) -> Any:
     return tuple(_pick(row, a, expr) for a in attrs)
 
 
-def _pick(row: dict[str, Any], name: str, expr: QueryExpression) -> Any:
+def _pick(row: dict[str, Any], name: str, expr: Fetchable) -> Any:
     if name == "KEY":
         return {k: row[k] for k in expr.primary_key}
     return row[expr.heading[name].name]
 
 
 def fetch(
-    expr: QueryExpression,
+    expr: Fetchable,
     attrs: Sequence[str],
     *,
     as_dict: bool = False,
@@ -243,7 +270,7 @@ def arrow_type(attr: Attribute) -> pyarrow.DataType | None:
     return None
 
 
-def arrow_schema(expr: QueryExpression) -> pyarrow.Schema:
+def arrow_schema(expr: Fetchable) -> pyarrow.Schema:
     """Arrow schema of an expression; each field's metadata keeps the attribute's type and key."""
     import pyarrow as pa
 
@@ -292,7 +319,7 @@ def _arrow_column(values: list[Any], attr: Attribute, type_: pyarrow.DataType) -
 
 
 def rows_to_batch(
-    rows: Sequence[Sequence[Any]], expr: QueryExpression, schema: pyarrow.Schema
+    rows: Sequence[Sequence[Any]], expr: Fetchable, schema: pyarrow.Schema
 ) -> pyarrow.RecordBatch:
     """Driver rows (tuples in heading order) -> a RecordBatch of ``schema``."""
     import pyarrow as pa
@@ -306,7 +333,7 @@ def rows_to_batch(
 
 
 def iter_batches(
-    expr: QueryExpression, batch_size: int, order_by: Any = None
+    expr: Fetchable, batch_size: int, order_by: Any = None
 ) -> Iterator[pyarrow.RecordBatch]:
     """Stream an expression as record batches through a server-side cursor."""
     schema = arrow_schema(expr)
@@ -315,7 +342,7 @@ def iter_batches(
         yield rows_to_batch(rows, expr, schema)
 
 
-def to_arrow(expr: QueryExpression, order_by: Any, limit: int | None) -> pyarrow.Table:
+def to_arrow(expr: Fetchable, order_by: Any, limit: int | None) -> pyarrow.Table:
     import pyarrow as pa
 
     schema = arrow_schema(expr)
@@ -327,7 +354,7 @@ def to_arrow(expr: QueryExpression, order_by: Any, limit: int | None) -> pyarrow
 # -- previews ----------------------------------------------------------------------------------
 
 
-def _preview_rows(expr: QueryExpression) -> tuple[list[str], list[dict[str, Any]], int]:
+def _preview_rows(expr: Fetchable) -> tuple[list[str], list[dict[str, Any]], int]:
     limit = int(expr.connection.config["display.limit"])
     rows = to_dicts(expr, limit=limit)
     total = len(rows) if len(rows) < limit else len(expr)
@@ -344,7 +371,7 @@ def _cell(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def preview(expr: QueryExpression) -> str:
+def preview(expr: Fetchable) -> str:
     """A text table of the first ``display.limit`` rows and the total count."""
     try:
         names, rows, total = _preview_rows(expr)
@@ -366,7 +393,7 @@ def preview(expr: QueryExpression) -> str:
     return "\n".join(lines)
 
 
-def preview_html(expr: QueryExpression) -> str:
+def preview_html(expr: Fetchable) -> str:
     import html
 
     names, rows, total = _preview_rows(expr)

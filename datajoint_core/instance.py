@@ -6,32 +6,15 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .errors import ThreadSafetyError
 from .settings import Config
 
 if TYPE_CHECKING:
     from .connection import Connection
     from .schema import Schema
     from .table import FreeTable
-
-THREAD_SAFE_VARIABLE = "DJ_THREAD_SAFE"
-
-
-def thread_safe_mode() -> bool:
-    """True when ``DJ_THREAD_SAFE`` is true/1/yes; read at every call."""
-    return os.environ.get(THREAD_SAFE_VARIABLE, "").strip().lower() in ("true", "1", "yes")
-
-
-def check_global_access(what: str) -> None:
-    if thread_safe_mode():
-        raise ThreadSafetyError(
-            f"{what} uses global state, which thread-safe mode ({THREAD_SAFE_VARIABLE}=true) "
-            "forbids; create a dj.Instance(...) and use its Schema / FreeTable / connection"
-        )
 
 
 class Instance:
@@ -72,17 +55,6 @@ class Instance:
         if connect:
             _ = self.connection
 
-    @classmethod
-    def from_config(cls, config: Config, *, connect: bool = True) -> Instance:
-        """An Instance over an existing Config (used for the global default instance)."""
-        inst = cls.__new__(cls)
-        inst.config = config
-        inst._connection = None
-        inst._lock = threading.Lock()
-        if connect:
-            _ = inst.connection
-        return inst
-
     @property
     def connection(self) -> Connection:
         with self._lock:
@@ -119,59 +91,3 @@ class Instance:
     def __repr__(self) -> str:
         c = self.config
         return f"Instance({c['database.backend']}://{c['database.user']}@{c['database.host']})"
-
-
-# -- the global default instance ---------------------------------------------------------------
-
-_global_config: Config | None = None
-_global_instance: Instance | None = None
-_global_lock = threading.Lock()
-
-
-def global_config() -> Config:
-    """The process-wide Config behind ``dj.config`` (raises in thread-safe mode)."""
-    global _global_config
-    check_global_access("dj.config")
-    with _global_lock:
-        if _global_config is None:
-            _global_config = Config.load()
-        return _global_config
-
-
-def conn(reset: bool = False) -> Connection:
-    """The process-wide default connection, built from ``dj.config``."""
-    global _global_instance
-    check_global_access("dj.conn()")
-    config = global_config()
-    with _global_lock:
-        if reset and _global_instance is not None:
-            _global_instance.close()
-            _global_instance = None
-        if _global_instance is None:
-            _global_instance = Instance.from_config(config, connect=False)
-    return _global_instance.connection
-
-
-class _GlobalConfigProxy:
-    """``dj.config``: every access goes through the thread-safe-mode check."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(global_config(), name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(global_config(), name, value)
-
-    def __getitem__(self, key: str) -> Any:
-        return global_config()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        global_config()[key] = value
-
-    def __contains__(self, key: object) -> bool:
-        return key in global_config()
-
-    def __repr__(self) -> str:
-        return repr(global_config())
-
-
-config: Any = _GlobalConfigProxy()

@@ -18,24 +18,16 @@ import types
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .context import ask, check_global_access, conn
 from .errors import DataJointError
-from .graph.dependencies import catalog_of
-from .instance import check_global_access, conn
+from .naming import split_part, to_camel
 from .table import Table
-from .user_tables import Lookup, Part, split_part, tier_of, to_camel
+from .user_tables import Lookup, Part, tier_class
 
 if TYPE_CHECKING:
     from .connection import Connection
 
 logger = logging.getLogger("datajoint_core")
-
-
-def ask(question: str) -> bool:
-    """Ask a yes/no question on the terminal."""
-    answer = ""
-    while answer not in ("yes", "no"):
-        answer = input(f"{question} [yes, no]: ").strip().lower()
-    return answer == "yes"
 
 
 def _caller_context(depth: int = 2) -> dict[str, Any]:
@@ -103,7 +95,7 @@ class Schema:
     def _process(self, cls: type[Table], context: dict[str, Any]) -> None:
         cls._class_connection = self.connection
         cls.database = self.database
-        catalog = catalog_of(self.connection)
+        catalog = self.connection.catalog
         if catalog.heading(self.database, cls._table_name()) is None:  # type: ignore[arg-type]
             if not self.create_tables:
                 raise DataJointError(f"table {cls.__name__} does not exist in {self.database}")
@@ -120,7 +112,7 @@ class Schema:
     # -- inspection ----------------------------------------------------------------------
     def list_tables(self) -> list[str]:
         """The names of the tables in the schema (hidden tables left out)."""
-        catalog = catalog_of(self.connection)
+        catalog = self.connection.catalog
         catalog.load([self.database])  # type: ignore[list-item]
         return sorted(t for s, t in catalog.tables.values() if s == self.database)
 
@@ -136,7 +128,7 @@ class Schema:
         masters: dict[str, type[Table]] = {}
         for table in tables:
             if split_part(table) is None:
-                tier, bare = tier_of(table)
+                tier, bare = tier_class(table)
                 masters[table] = self._make_class(to_camel(bare), tier, table)
         for table in tables:
             split = split_part(table)
@@ -144,7 +136,7 @@ class Schema:
                 continue
             master = masters.get(split[0])
             if master is None:
-                tier, bare = tier_of(table)
+                tier, bare = tier_class(table)
                 masters[table] = self._make_class(to_camel(bare), tier, table)
                 continue
             part: Any = self._make_class(to_camel(split[1]), Part, table)
@@ -169,7 +161,7 @@ class Schema:
             logger.info("schema %s left as it was", self.database)
             return
         self.connection.execute(self.connection.adapter.drop_schema_sql(self.database))
-        catalog_of(self.connection).invalidate(self.database)
+        self.connection.catalog.invalidate(self.database)
         self.connection.activated_schemas.discard(self.database)
         logger.info("dropped schema %s", self.database)
 

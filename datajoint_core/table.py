@@ -12,10 +12,14 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import naming
 from .condition import Fragment, encode, records
+from .context import check_global_access, conn
+from .describe import describe
 from .errors import DataJointError, DeclarationError, DuplicateError, IntegrityError, QueryError
 from .expression import QueryExpression, _same_connection, as_expression
-from .graph.dependencies import build_graph, catalog_of
+from .graph.dependencies import build_graph
+from .naming import Tier
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -70,7 +74,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     definition: ClassVar[str] = ""
     database: ClassVar[str | None] = None
-    tier_prefix: ClassVar[str] = ""
+    tier: ClassVar[Tier] = Tier.MANUAL
     _class_connection: ClassVar[Connection | None] = None
     _stored_name: ClassVar[str | None] = None
 
@@ -85,7 +89,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
                 f"table class {cls.__name__} is not bound to a schema: decorate it with @schema"
             )
         name = cls._table_name()
-        heading = catalog_of(cls._class_connection).heading(cls.database, name)  # type: ignore[arg-type]
+        heading = cls._class_connection.catalog.heading(cls.database, name)  # type: ignore[union-attr, arg-type]
         if heading is None:
             raise DataJointError(
                 f"table {cls.database}.{name} does not exist; declare it with @schema"
@@ -98,9 +102,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
     # -- names ---------------------------------------------------------------------------
     @classmethod
     def _base_name(cls) -> str:
-        from .user_tables import to_snake
-
-        return cls.tier_prefix + to_snake(cls.__name__)
+        return naming.table_name(cls.__name__, cls.tier)
 
     @classmethod
     def _table_name(cls) -> str:
@@ -158,7 +160,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
                 f"{conn.adapter.full_name(cls.database, name)}: {err}"
             ) from err
         finally:
-            catalog_of(conn).invalidate(cls.database)
+            conn.catalog.invalidate(cls.database)
         write_lineage(conn, cls.database, name, declaration.heading)
         logger.info("declared %s", conn.adapter.full_name(cls.database, name))
 
@@ -339,7 +341,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
         cls = type(self)
         for statement in self.adapter.drop_table_statements(cls.database, cls._table_name()):
             self.connection.execute(statement)
-        catalog_of(self.connection).invalidate(cls.database)  # type: ignore[arg-type]
+        self.connection.catalog.invalidate(cls.database)  # type: ignore[arg-type]
         logger.info("dropped %s", self.full_table_name)
 
     # -- delete and drop through the dependency graph ------------------------------------
@@ -347,12 +349,14 @@ class Table(QueryExpression, metaclass=_TableMeta):
         self, transaction: bool = True, prompt: bool | None = None, part_integrity: str = "enforce"
     ) -> int:
         """Delete the restricted rows and every row that depends on them, leaves first."""
+        # upward: the one call from a table up to the graph-driven mutation that plans with it
         from .cascade import delete
 
         return delete(self, transaction=transaction, prompt=prompt, part_integrity=part_integrity)
 
     def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
         """Drop this table and every table that depends on it, in every schema."""
+        # upward: as in delete()
         from .cascade import drop
 
         if self.is_restricted:
@@ -426,9 +430,9 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     def describe(self, context: Mapping[str, Any] | None = None) -> str:
         """The definition of this table, reconstructed from the database."""
-        from .describe import describe
-
-        return describe(self)
+        master = getattr(type(self), "master", None)
+        master_name = master().full_table_name if master is not None else None
+        return describe(self.heading, self.adapter, str(self.database), master_name)
 
 
 def _resolve(item: ForeignKeySpec, context: Mapping[str, Any], cls: type[Table]) -> Table:
@@ -534,12 +538,10 @@ class FreeTable(Table):
 
     def __init__(self, connection: Any, full_table_name: str | None = None) -> None:
         if full_table_name is None:  # dj.FreeTable("schema.table") on the global connection
-            from .instance import check_global_access, conn
-
             check_global_access("dj.FreeTable() without a connection")
             connection, full_table_name = conn(), connection
         schema, table = connection.adapter.split_full_name(full_table_name)
-        heading = catalog_of(connection).heading(schema, table)
+        heading = connection.catalog.heading(schema, table)
         if heading is None:
             raise DataJointError(f"table {full_table_name} does not exist")
         self._connection = connection
@@ -569,7 +571,7 @@ class FreeTable(Table):
             raise DataJointError(f"{self._label}: a restricted table cannot be dropped")
         for statement in self.adapter.drop_table_statements(self._free_schema, self._free_table):
             self.connection.execute(statement)
-        catalog_of(self.connection).invalidate(self._free_schema)
+        self.connection.catalog.invalidate(self._free_schema)
 
     def __repr__(self) -> str:
         return f"FreeTable({self.full_table_name})\n" + super().__repr__()

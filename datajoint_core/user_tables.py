@@ -2,61 +2,49 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from .errors import DataJointError, PartIntegrityError
+from .naming import Tier, part_name, tier_of
 from .table import Table
-
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-def to_snake(name: str) -> str:
-    """``'TrialEvent'`` -> ``'trial_event'``."""
-    return _CAMEL.sub("_", name).lower()
-
-
-def to_camel(name: str) -> str:
-    """``'trial_event'`` -> ``'TrialEvent'``."""
-    return "".join(word.capitalize() for word in name.split("_") if word)
 
 
 class Manual(Table):
     """Data entered by hand or by external tools."""
 
-    tier_prefix: ClassVar[str] = ""
+    tier: ClassVar[Tier] = Tier.MANUAL
 
 
 class Lookup(Table):
     """Reference data; ``contents`` is inserted when the table is declared."""
 
-    tier_prefix: ClassVar[str] = "#"
+    tier: ClassVar[Tier] = Tier.LOOKUP
     contents: ClassVar[Any] = ()
 
 
 class Imported(Table):
     """Data imported from outside the database by ``make()``."""
 
-    tier_prefix: ClassVar[str] = "_"
+    tier: ClassVar[Tier] = Tier.IMPORTED
 
 
 class Computed(Table):
     """Data computed from other tables by ``make()``."""
 
-    tier_prefix: ClassVar[str] = "__"
+    tier: ClassVar[Tier] = Tier.COMPUTED
 
 
 class Part(Table):
     """A part of its master table; ``-> master`` refers to the master."""
 
-    tier_prefix: ClassVar[str] = ""
+    tier: ClassVar[Tier] = Tier.MANUAL
     master: ClassVar[Any] = None
 
     @classmethod
     def _base_name(cls) -> str:
         if cls.master is None:
             raise DataJointError(f"Part table {cls.__name__} must be nested in its master class")
-        return f"{cls.master._table_name()}__{to_snake(cls.__name__)}"
+        return part_name(cls.master._table_name(), cls.__name__)
 
     def delete(
         self, transaction: bool = True, prompt: bool | None = None, part_integrity: str = "enforce"
@@ -78,24 +66,15 @@ class Part(Table):
         super().drop(prompt=prompt, part_integrity=part_integrity)
 
 
-TIERS: tuple[type[Table], ...] = (Lookup, Computed, Imported, Manual)
+TIER_CLASSES: dict[Tier, type[Table]] = {
+    Tier.MANUAL: Manual,
+    Tier.LOOKUP: Lookup,
+    Tier.IMPORTED: Imported,
+    Tier.COMPUTED: Computed,
+}
 
 
-def tier_of(table_name: str) -> tuple[type[Table], str]:
+def tier_class(table_name: str) -> tuple[type[Table], str]:
     """The tier class and the bare name of a stored table name (e.g. ``'#stimulus'``)."""
-    if table_name.startswith("#"):
-        return Lookup, table_name[1:]
-    if table_name.startswith("__"):
-        return Computed, table_name[2:]
-    if table_name.startswith("_"):
-        return Imported, table_name[1:]
-    return Manual, table_name
-
-
-def split_part(table_name: str) -> tuple[str, str] | None:
-    """``'trial__event'`` -> ``('trial', 'event')``; None for a table that is not a Part."""
-    _, bare = tier_of(table_name)
-    if "__" not in bare:
-        return None
-    cut = len(table_name) - len(bare) + bare.find("__")
-    return table_name[:cut], table_name[cut + 2 :]
+    tier, bare = tier_of(table_name)
+    return TIER_CLASSES[tier], bare

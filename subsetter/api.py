@@ -7,19 +7,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import datajoint_core as dj
 
+from .connect import connect, target_instance
 from .errors import Hints, SubsetError
 from .guard import Action, Permit, Source, permit
 from .plan import Plan, PlanTable, build_plan
 from .recipe import (
-    ConnectionSpec,
     Output,
     OutputType,
     Recipe,
@@ -50,49 +51,6 @@ class OutputResult:
 class RunResult:
     plan: Plan
     outputs: dict[str, OutputResult]
-
-
-# -- connections -------------------------------------------------------------------------------
-
-
-def connect(
-    spec: ConnectionSpec,
-    recipe: Recipe | None = None,
-    *,
-    role: str = "source",
-    **overrides: Any,
-) -> dj.Instance:
-    """An Instance for a recipe connection (an embedded directory is started if needed).
-
-    ``role="source"`` makes the session read-only, so that no statement can write to the
-    source even outside the snapshot; ``role="target"`` never reconnects silently, so that the
-    guard's locks cannot be lost unnoticed.
-    """
-    overrides.setdefault("safemode", False)
-    if role == "target":
-        overrides.setdefault("database__reconnect", False)
-    try:
-        if spec.embedded is not None:
-            from datajoint_core.embedded import embedded_instance
-
-            directory = resolve_path(recipe, spec.embedded) if recipe else spec.embedded
-            inst = embedded_instance(directory, **overrides)
-        else:
-            if spec.database is not None:
-                overrides["database__name"] = spec.database
-            inst = dj.Instance(
-                host=spec.host or "localhost",
-                user=spec.user,
-                password=spec.password,
-                port=spec.port,
-                backend=spec.backend,
-                **overrides,
-            )
-        if role == "source":
-            inst.connection.set_read_only()
-        return inst
-    except dj.DataJointError as err:
-        raise SubsetError(f"cannot connect to {spec.describe()}: {err}") from None
 
 
 # -- validate, preview -------------------------------------------------------------------------
@@ -176,7 +134,7 @@ def _batches(
     meta: TableMeta,
     free: dj.FreeTable,
     progress: Progress | None,
-) -> Iterator[pyarrow.RecordBatch]:
+) -> Generator[pyarrow.RecordBatch, None, None]:
     from datajoint_core.fetch import rows_to_batch
 
     done = 0
@@ -186,11 +144,12 @@ def _batches(
     if fast is None:
         rows = connection.stream(table.select.sql, table.select.params, BATCH_ROWS)
         fast = (rows_to_batch(chunk, free, meta.arrow_schema) for chunk in rows)
-    for batch in fast:
-        done += batch.num_rows
-        if progress is not None:
-            progress(table.display, done, table.count)
-        yield batch
+    with contextlib.closing(fast):  # type: ignore[type-var]
+        for batch in fast:
+            done += batch.num_rows
+            if progress is not None:
+                progress(table.display, done, table.count)
+            yield batch
 
 
 def file_writer(recipe: Recipe, output: Output) -> Writer:
@@ -354,7 +313,9 @@ def _write(
     written: dict[str, TableResult] = {}
     writer.open([m for m, _ in metas])
     for table, (meta, free) in zip(plan.tables, metas):
-        written[table.key] = writer.write_table(meta, _batches(conn, table, meta, free, progress))
+        # closed however the writer ends, so that a half-read result never holds the source
+        with contextlib.closing(_batches(conn, table, meta, free, progress)) as batches:
+            written[table.key] = writer.write_table(meta, batches)
     return written
 
 
@@ -371,51 +332,6 @@ __all__ = [
 
 
 # -- load, verify, clean -----------------------------------------------------------------------
-
-
-def target_instance(url: str, role: str = "target") -> dj.Instance:
-    """An Instance for ``mysql://user@host:port``, ``postgresql://user@host:port/db`` or
-    ``embedded:DIR``; the password comes from the environment variable SUBSET_PASSWORD.
-    ``role`` as for :func:`connect` ("source" for a connection that only reads)."""
-    from urllib.parse import unquote, urlparse
-
-    if url.startswith("embedded:"):
-        spec = ConnectionSpec(
-            "postgresql",
-            None,
-            None,
-            None,
-            None,
-            None,
-            url[len("embedded:") :],
-            None,  # type: ignore[arg-type]
-        )
-        return connect(spec, role=role)
-    from urllib.parse import parse_qs
-
-    parsed = urlparse(url)
-    backend = {"postgres": "postgresql", "mariadb": "mysql"}.get(parsed.scheme, parsed.scheme)
-    # ?host=/path names a Unix socket (a directory for PostgreSQL, the socket file for MySQL)
-    socket_path = parse_qs(parsed.query).get("host", [None])[-1]
-    host = socket_path or parsed.hostname
-    if backend not in ("mysql", "postgresql") or not host:
-        raise SubsetError(
-            f"cannot read the target {url!r}: expected mysql://user@host:port, "
-            "postgresql://user@host:port/database, ...?host=/socket/path or embedded:DIR"
-        )
-    if parsed.password:
-        raise SubsetError("put the password in SUBSET_PASSWORD, not in the URL")
-    spec = ConnectionSpec(
-        backend=backend,
-        host=host,
-        port=parsed.port,
-        user=unquote(parsed.username) if parsed.username else None,
-        password=os.environ.get("SUBSET_PASSWORD"),
-        database=parsed.path.lstrip("/") or None,
-        embedded=None,
-        location=None,  # type: ignore[arg-type]
-    )
-    return connect(spec, role=role)
 
 
 def load(

@@ -15,6 +15,7 @@ from datajoint_core.condition import Fragment, Raw
 from datajoint_core.graph.dependencies import build_graph
 from datajoint_core.graph.propagate import topological_order
 
+from .connect import connect
 from .errors import Hints, UnsafeTargetError
 from .guard import Action, Permit, Source, permit
 from .recipe import Output, Recipe
@@ -41,8 +42,6 @@ def _mapped(recipe: Recipe, output: Output) -> Recipe:
 def clean_staging(
     recipe: Recipe, output: Output, *, drop: bool, confirm: Callable[[str], bool]
 ) -> str:
-    from .api import connect
-
     assert output.connection is not None
     source = connect(recipe.source, recipe)
     try:

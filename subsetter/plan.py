@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import datajoint_core as dj
 from datajoint_core.condition import Fragment, Raw, Top, combine
+from datajoint_core.graph.dependencies import display_name
 from datajoint_core.graph.diagram import Diagram
 from datajoint_core.graph.propagate import topological_order
-from datajoint_core.user_tables import tier_of, to_camel
+from datajoint_core.naming import tier_of
 
 from .recipe import Recipe, RecipeError, Restriction, Upstream
 
@@ -54,13 +55,7 @@ class Plan:
 
 
 def _display(graph: Any, node: str) -> str:
-    """``schema.Master.Part`` following the graph's masters (part-of-part included)."""
-    data = graph.nodes[node]
-    master = data.get("master")
-    if master is None:
-        return f"{data['schema']}.{to_camel(tier_of(data['table'])[1])}"
-    suffix = data["table"][len(graph.nodes[master]["table"]) + 2 :]
-    return f"{_display(graph, master)}.{to_camel(suffix)}"
+    return display_name(graph, node)
 
 
 def table_names(diagram: Diagram, schemas: Sequence[str]) -> dict[str, str]:

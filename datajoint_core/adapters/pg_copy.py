@@ -2,7 +2,10 @@
 pyarrow's streaming CSV reader, inside the caller's transaction (so inside its snapshot).
 
 The driver writes the COPY stream into a pipe from a thread; pyarrow reads the other end in
-blocks, so memory stays bounded whatever the size of the result.
+blocks, so memory stays bounded whatever the size of the result. A reader that stops early (an
+error downstream, Ctrl-C) cancels the COPY on the server first: otherwise the driver's thread
+would block on the full pipe while holding the connection, and the caller's ROLLBACK would wait
+for it forever.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ def stream_copy(
     thread = threading.Thread(target=produce, name="pg-copy", daemon=True)
     thread.start()
     source = os.fdopen(read_fd, "rb")
+    finished = False
     try:
         reader = pacsv.open_csv(
             source,
@@ -102,13 +106,17 @@ def stream_copy(
             batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
             for start in range(0, batch.num_rows, batch_rows):
                 yield batch.slice(start, batch_rows)
+        finished = True
     except StopIteration:
-        pass
+        finished = True
     except pa.ArrowInvalid as err:
         if not failure and "Empty CSV file" not in str(err):  # an empty result is no error
             raise
+        finished = True
     finally:
+        if not finished and thread.is_alive():
+            raw.cancel()  # from another thread by design: the COPY ends with an error
         source.close()
         thread.join()
-    if failure:
+    if failure and finished:
         raise failure[0]

@@ -1,117 +1,20 @@
-"""The catalog of loaded schemas, cached per connection, and the foreign-key graph built from it.
-
-A load reads the catalog of all requested schemas at once (a fixed number of queries, however
-many tables), then follows foreign keys to the schemas upstream and downstream of them.
-"""
+"""The foreign-key graph of some schemas, built from their connection's catalog
+(:class:`datajoint_core.catalog.Catalog`), which follows foreign keys to the schemas upstream and
+downstream of them."""
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from ..errors import DataJointError
-from ..heading import Heading, headings_from_catalog, inherit_types
+from ..naming import class_name, master_of, to_camel
 
 if TYPE_CHECKING:
+    from ..catalog import Catalog
     from ..connection import Connection
-
-_MAX_HOPS = 64
-
-
-class Catalog:
-    """Headings of the schemas read so far on one connection."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.headings: dict[str, Heading] = {}  # full table name -> heading
-        self.tables: dict[str, tuple[str, str]] = {}  # full table name -> (schema, table)
-        self.schemas: set[str] = set()
-        self._upstream_loaded: set[str] = set()  # schemas whose upstream schemas are loaded too
-
-    def load(self, schemas: Iterable[str]) -> None:
-        """Read the catalog of the schemas not read yet (one round of queries for all)."""
-        missing = sorted(set(schemas) - self.schemas)
-        if not missing:
-            return
-        conn = self.connection
-        catalog = conn.adapter.read_catalog(conn.fetchall, missing)
-        for key, heading in headings_from_catalog(catalog, conn.adapter, self.headings).items():
-            name = conn.adapter.full_name(*key)
-            self.headings[name] = heading
-            self.tables[name] = key
-        if self.schemas:  # children read earlier may reference the new parents
-            keyed = {self.tables[name]: heading for name, heading in self.headings.items()}
-            inherit_types(keyed, conn.adapter)
-            for key, heading in keyed.items():
-                self.headings[conn.adapter.full_name(*key)] = heading
-        self.schemas.update(missing)
-
-    def invalidate(self, schema: str) -> None:
-        """Forget a schema after its tables changed (declare, drop)."""
-        self.schemas.discard(schema)
-        self._upstream_loaded.clear()
-        for name in [n for n, (s, _) in self.tables.items() if s == schema]:
-            del self.headings[name]
-            del self.tables[name]
-
-    def heading(self, schema: str, table: str) -> Heading | None:
-        if schema not in self._upstream_loaded:
-            # with the schemas upstream: foreign-key columns take their parents' core types
-            self._upstream_loaded |= self.closure([schema], downstream=False)
-        return self.headings.get(self.connection.adapter.full_name(schema, table))
-
-    def closure(self, schemas: Iterable[str], *, downstream: bool = True) -> set[str]:
-        """The schemas and those their foreign keys reach (upstream; downstream if asked)."""
-        conn = self.connection
-        found = set(schemas)
-        for _ in range(_MAX_HOPS):
-            self.load(found)
-            upstream = {
-                conn.adapter.split_full_name(fk.parent)[0]
-                for name, heading in self.headings.items()
-                if self.tables[name][0] in found
-                for fk in heading.foreign_keys
-            }
-            more = upstream - found
-            if downstream:
-                more |= set(conn.adapter.referencing_schemas(conn.fetchall, sorted(found)))
-            more -= found
-            if not more:
-                return found
-            found |= more
-        raise DataJointError("foreign keys reach too many schemas")
-
-
-def catalog_of(connection: Connection) -> Catalog:
-    """The connection's catalog cache."""
-    cache = getattr(connection, "_catalog", None)
-    if cache is None:
-        cache = Catalog(connection)
-        connection._catalog = cache  # type: ignore[attr-defined]
-    return cache
-
-
-def master_candidates(table_name: str) -> list[str]:
-    """The names a Part's master may have, nearest first: ``a__b__c`` -> ``[a__b, a]``.
-
-    A Part of a Part is named after its own master, so the nearest existing one is the master.
-    """
-    from ..user_tables import tier_of
-
-    bare = tier_of(table_name)[1]
-    prefix = table_name[: len(table_name) - len(bare)]
-    segments = bare.split("__")
-    return [prefix + "__".join(segments[:i]) for i in range(len(segments) - 1, 0, -1)]
-
-
-def master_of(table_name: str, existing: Container[str] | None = None) -> str | None:
-    """The master's table name of a Part (the nearest one in ``existing`` if given)."""
-    for candidate in master_candidates(table_name):
-        if existing is None or candidate in existing:
-            return candidate
-    return None
 
 
 def build_graph(
@@ -124,7 +27,7 @@ def build_graph(
     ``aliased``, ``primary`` (the key lies in the child's primary key) and ``nullable`` (a child
     column of the key may be NULL).
     """
-    catalog = catalog_of(connection)
+    catalog = connection.catalog
     found = catalog.closure(schemas, downstream=downstream)
     graph = nx.MultiDiGraph()
     _add_nodes(graph, catalog, found)
@@ -133,7 +36,7 @@ def build_graph(
 
 
 def _add_nodes(graph: nx.MultiDiGraph, catalog: Catalog, schemas: set[str]) -> None:
-    adapter = catalog.connection.adapter
+    adapter = catalog.adapter
     tables_of: dict[str, set[str]] = {}
     for schema, table in catalog.tables.values():
         tables_of.setdefault(schema, set()).add(table)
@@ -153,7 +56,7 @@ def _add_nodes(graph: nx.MultiDiGraph, catalog: Catalog, schemas: set[str]) -> N
 
 
 def _add_edges(graph: nx.MultiDiGraph, catalog: Catalog) -> None:
-    adapter = catalog.connection.adapter
+    adapter = catalog.adapter
     for name in list(graph.nodes):
         heading = catalog.headings[name]
         for fk in heading.foreign_keys:
@@ -172,3 +75,13 @@ def _add_edges(graph: nx.MultiDiGraph, catalog: Catalog) -> None:
                 primary=set(attr_map) <= set(heading.primary_key),
                 nullable=any(heading[c].nullable for c in attr_map if c in heading),
             )
+
+
+def display_name(graph: nx.MultiDiGraph, node: str) -> str:
+    """``schema.Class`` of a node, Parts under their masters: ``lab.Trial.Event``."""
+    data = graph.nodes[node]
+    master = data.get("master")
+    if master is None or master not in graph:
+        return f"{data['schema']}.{class_name(data['table'], ())}"
+    own = data["table"][len(graph.nodes[master]["table"]) + 2 :]
+    return f"{display_name(graph, master)}.{to_camel(own)}"

@@ -20,6 +20,8 @@ import networkx as nx
 from ..condition import Fragment
 from ..errors import DataJointError
 from ..expression import QueryExpression, as_expression
+from ..naming import class_name, tier_of
+from . import render
 from .dependencies import build_graph
 from .propagate import (
     Mode,
@@ -51,22 +53,37 @@ class _HybridMethod:
         return types.MethodType(self.func, obj)
 
 
-def _schemas_of(source: Any) -> tuple[Connection, list[str], set[str] | None]:
-    """(connection, schemas to load, tables to show or None for all) of a Diagram source."""
-    from ..schema import Schema
-    from ..table import Table
+def tier_class_name(table_name: str) -> str:
+    """``'Manual'``, ``'Lookup'``, ``'Imported'`` or ``'Computed'``: the tier class's name."""
+    return tier_of(table_name)[0].name.capitalize()
 
-    if isinstance(source, Schema):
-        return source.connection, [source.database], None  # type: ignore[list-item]
+
+def _is_table(value: Any) -> bool:
+    """A base table (class or instance, restricted or not), not another query expression."""
+    expr = as_expression(value)
+    return expr is not None and hasattr(expr, "full_table_name")
+
+
+def _is_schema(value: Any) -> bool:
+    """A Schema: it names a database on a connection and is not a table."""
+    return (
+        not isinstance(value, (type, types.ModuleType))
+        and as_expression(value) is None
+        and isinstance(getattr(value, "database", None), str)
+        and getattr(value, "connection", None) is not None
+    )
+
+
+def _schemas_of(source: Any) -> tuple[Connection, list[str], set[str] | None]:
+    """(connection, schemas to load, tables to show or None for all) of a Diagram source:
+    a Schema, a module (its ``schema`` or its declared tables), a table, or a list of them."""
+    if _is_schema(source):
+        return source.connection, [source.database], None
     if isinstance(source, types.ModuleType):
         schema = getattr(source, "schema", None)
-        if isinstance(schema, Schema):
+        if _is_schema(schema):
             return _schemas_of(schema)
-        tables = [
-            v
-            for v in vars(source).values()
-            if isinstance(v, type) and issubclass(v, Table) and v._bound()
-        ]
+        tables = [v for v in vars(source).values() if isinstance(v, type) and _bound_table(v)]
         if not tables:
             raise DataJointError(f"module {source.__name__} holds no declared tables")
         return _schemas_of(tables)
@@ -80,10 +97,16 @@ def _schemas_of(source: Any) -> tuple[Connection, list[str], set[str] | None]:
         for _, _, shown_here in found:
             shown = None if shown_here is None or shown is None else shown | shown_here
         return conn, schemas, shown
-    table = as_expression(source)
-    if isinstance(table, Table):
-        return table.connection, [table.database], {table.full_table_name}  # type: ignore[list-item]
+    if _is_table(source):
+        table: Any = as_expression(source)
+        return table.connection, [table.database], {table.full_table_name}
     raise DataJointError(f"cannot make a Diagram of {source!r}")
+
+
+def _bound_table(cls: type) -> bool:
+    """A table class declared on a schema (usable without arguments)."""
+    bound = getattr(cls, "_bound", None)
+    return issubclass(cls, QueryExpression) and callable(bound) and bool(bound())
 
 
 class Diagram:
@@ -308,34 +331,47 @@ class Diagram:
         return clone
 
     # -- rendering -----------------------------------------------------------------------
-    def _render_counts(self) -> dict[str, int] | None:
-        return self.preview() if self._mode is not None else None
+    def picture(self) -> render.Picture:
+        """The tables shown, their edges, labels, tiers and (when restricted) row counts: what
+        the renderers draw."""
+        order = self.topological_order()
+        counts = self.preview() if self._mode is not None else None
+        names = {data["table"] for _, data in self.graph.nodes(data=True)}
+        several = len(self.schemas) > 1
+        nodes = []
+        for node in order:
+            data = self.graph.nodes[node]
+            label = class_name(data["table"], names)
+            if several or data["schema"] not in self.schemas:
+                label = f"{data['schema']}.{label}"
+            tier = "Part" if data.get("master") else tier_class_name(data["table"])
+            count = counts.get(node) if counts is not None else None
+            nodes.append(render.Node(node, label, tier, count))
+        shown = set(order)
+        edges = tuple(
+            render.Edge(parent, child, bool(data.get("primary")))
+            for parent, child, data in self.graph.edges(data=True)
+            if parent in shown and child in shown
+        )
+        direction = self.connection.config["display.diagram_direction"]
+        return render.Picture(tuple(nodes), edges, direction)
 
     def make_mermaid(self) -> str:
-        from .render import mermaid
-
-        return mermaid(self)
+        return render.mermaid(self.picture())
 
     def make_dot(self) -> str:
-        from .render import dot
-
-        return dot(self)
+        return render.dot(self.picture())
 
     def make_svg(self) -> str:
-        from .render import svg
-
-        return svg(self)
+        return render.svg(self.picture())
 
     def _repr_svg_(self) -> str | None:
-        from .render import svg_or_none
-
-        return svg_or_none(self)
+        return render.svg_or_none(self.picture())
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from .render import svg_or_none
-
-        bundle = {"text/plain": repr(self), "text/vnd.mermaid": self.make_mermaid()}
-        svg_text = svg_or_none(self)
+        picture = self.picture()
+        bundle = {"text/plain": repr(self), "text/vnd.mermaid": render.mermaid(picture)}
+        svg_text = render.svg_or_none(picture)
         if svg_text:
             bundle["image/svg+xml"] = svg_text
         return bundle
@@ -347,10 +383,8 @@ class Diagram:
 
 def _seed_table(expr: Any) -> Any:
     """The Table (class or restricted instance) a restriction seed is made of."""
-    from ..table import Table
-
     table = as_expression(expr)
-    if not isinstance(table, Table):
+    if not _is_table(table):
         kind = "a query expression" if isinstance(table, QueryExpression) else repr(expr)
         raise DataJointError(
             f"a diagram restriction must be a (restricted) table, not {kind}; "

@@ -1,15 +1,40 @@
-"""Rendering a Diagram as Mermaid, Graphviz DOT or SVG. Presentation only, no graph logic."""
+"""Drawing a pipeline as Mermaid, Graphviz DOT or SVG, from plain data (a :class:`Picture` that
+``Diagram.picture()`` makes). Presentation only: no graph logic, no database."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from ..errors import DataJointError
 
-if TYPE_CHECKING:
-    from .diagram import Diagram
+
+@dataclass(frozen=True)
+class Node:
+    """A table to draw: its full name, label, tier style and, when restricted, its row count."""
+
+    name: str
+    label: str
+    tier: str  # a key of STYLES
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    parent: str
+    child: str
+    primary: bool  # the foreign key lies in the child's primary key: a solid line
+
+
+@dataclass(frozen=True)
+class Picture:
+    """Nodes in topological order, the edges between them, and the drawing direction."""
+
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    direction: str = "LR"
+
 
 # tier -> (fill colour with alpha, Graphviz shape, Mermaid shape brackets), after DataJoint's
 # diagrams: Manual green boxes, Lookup grey, Imported blue and Computed red ovals, Parts small.
@@ -29,95 +54,52 @@ def _opaque(colour: str) -> str:
     return "#" + "".join(f"{round(c * alpha + 255 * (1 - alpha)):02X}" for c in channels)
 
 
-def _tier(diagram: Diagram, node: str) -> str:
-    from ..user_tables import tier_of
-
-    data = diagram.graph.nodes[node]
-    if data.get("master"):
-        return "Part"
-    return tier_of(data["table"])[0].__name__
-
-
-def _class_name(diagram: Diagram, node: str) -> str:
-    """``Trial`` for ``#trial``-like names; ``Trial.Event`` (and ``M.P.Q``) for Parts."""
-    from ..user_tables import tier_of, to_camel
-
-    data = diagram.graph.nodes[node]
-    master = data.get("master")
-    if master is None or master not in diagram.graph:
-        return to_camel(tier_of(data["table"])[1])
-    own = data["table"][len(diagram.graph.nodes[master]["table"]) + 2 :]
-    return f"{_class_name(diagram, master)}.{to_camel(own)}"
-
-
-def _label(diagram: Diagram, node: str) -> str:
-    data = diagram.graph.nodes[node]
-    name = _class_name(diagram, node)
-    if len(diagram.schemas) > 1 or data["schema"] not in diagram.schemas:
-        name = f"{data['schema']}.{name}"
-    return name
-
-
-def _visible(diagram: Diagram) -> tuple[list[str], dict[str, int] | None]:
-    order = diagram.topological_order()
-    counts = diagram._render_counts()
-    return order, counts
-
-
-def mermaid(diagram: Diagram) -> str:
+def mermaid(picture: Picture) -> str:
     """Mermaid flowchart text; restricted tables show their row counts."""
-    order, counts = _visible(diagram)
-    ids = {node: f"t{i}" for i, node in enumerate(order)}
-    direction = diagram.connection.config["display.diagram_direction"]
-    lines = [f"flowchart {direction}"]
-    for node in order:
-        label = _label(diagram, node)
-        if counts is not None and node in counts:
-            label += f" ({counts[node]})"
-        tier = _tier(diagram, node)
-        opening, closing = STYLES[tier][2]
+    ids = {node.name: f"t{i}" for i, node in enumerate(picture.nodes)}
+    lines = [f"flowchart {picture.direction}"]
+    for node in picture.nodes:
+        label = node.label if node.count is None else f"{node.label} ({node.count})"
+        opening, closing = STYLES[node.tier][2]
         label = label.replace('"', "'")
-        lines.append(f"    {ids[node]}{opening}{label}{closing}:::{tier.lower()}")
-    for parent, child, data in diagram.graph.edges(data=True):
-        if parent in ids and child in ids:
-            arrow = "-->" if data.get("primary") else "-.->"
-            lines.append(f"    {ids[parent]} {arrow} {ids[child]}")
+        lines.append(f"    {ids[node.name]}{opening}{label}{closing}:::{node.tier.lower()}")
+    for edge in picture.edges:
+        arrow = "-->" if edge.primary else "-.->"
+        lines.append(f"    {ids[edge.parent]} {arrow} {ids[edge.child]}")
     for tier, (colour, _, _) in STYLES.items():
         size = ",font-size:11px" if tier == "Part" else ""
         lines.append(f"    classDef {tier.lower()} fill:{_opaque(colour)},stroke:#333{size}")
-    if counts is not None:
-        restricted = [ids[n] for n in order if n in counts]
-        if restricted:
-            lines.append("    classDef restricted stroke:#d00,stroke-width:3px")
-            lines.append(f"    class {','.join(restricted)} restricted")
+    restricted = [ids[n.name] for n in picture.nodes if n.count is not None]
+    if restricted:
+        lines.append("    classDef restricted stroke:#d00,stroke-width:3px")
+        lines.append(f"    class {','.join(restricted)} restricted")
     return "\n".join(lines) + "\n"
 
 
-def dot(diagram: Diagram) -> str:
+def dot(picture: Picture) -> str:
     """Graphviz DOT text; restricted tables drawn bold red with their row counts."""
-    order, counts = _visible(diagram)
-    direction = diagram.connection.config["display.diagram_direction"]
-    lines = ["digraph pipeline {", f"  rankdir={direction};", '  node [fontname="Helvetica"];']
-    for node in order:
-        tier = _tier(diagram, node)
-        colour, shape, _ = STYLES[tier]
-        label = _label(diagram, node)
+    lines = [
+        "digraph pipeline {",
+        f"  rankdir={picture.direction};",
+        '  node [fontname="Helvetica"];',
+    ]
+    for node in picture.nodes:
+        colour, shape, _ = STYLES[node.tier]
+        label = node.label
         extra = ""
-        if counts is not None and node in counts:
-            label += f"\\n{counts[node]} row{'' if counts[node] == 1 else 's'}"
+        if node.count is not None:
+            label += f"\\n{node.count} row{'' if node.count == 1 else 's'}"
             extra = ', color="#dd0000", penwidth=3'
         label = label.replace('"', '\\"')
-        if tier == "Part":
+        if node.tier == "Part":
             extra += ", fontsize=10"
         lines.append(
-            f'  "{_esc(node)}" [label="{label}", shape={shape}, style=filled, '
+            f'  "{_esc(node.name)}" [label="{label}", shape={shape}, style=filled, '
             f'fillcolor="{colour}"{extra}];'
         )
-    visible = set(order)
-    for parent, child, data in diagram.graph.edges(data=True):
-        if parent in visible and child in visible:
-            style = "solid" if data.get("primary") else "dashed"
-            lines.append(f'  "{_esc(parent)}" -> "{_esc(child)}" [style={style}];')
+    for edge in picture.edges:
+        style = "solid" if edge.primary else "dashed"
+        lines.append(f'  "{_esc(edge.parent)}" -> "{_esc(edge.child)}" [style={style}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -126,21 +108,21 @@ def _esc(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def svg(diagram: Diagram) -> str:
+def svg(picture: Picture) -> str:
     """SVG drawn by the Graphviz ``dot`` program."""
     program = shutil.which("dot")
     if program is None:
         raise DataJointError("SVG needs the Graphviz 'dot' program (apt-get install graphviz)")
     result = subprocess.run(
-        [program, "-Tsvg"], input=dot(diagram).encode(), capture_output=True, check=False
+        [program, "-Tsvg"], input=dot(picture).encode(), capture_output=True, check=False
     )
     if result.returncode != 0:
         raise DataJointError(f"dot failed: {result.stderr.decode(errors='replace')}")
     return result.stdout.decode()
 
 
-def svg_or_none(diagram: Diagram) -> str | None:
+def svg_or_none(picture: Picture) -> str | None:
     try:
-        return svg(diagram)
+        return svg(picture)
     except DataJointError:
         return None

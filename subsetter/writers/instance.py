@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from datajoint_core.declare.ddl import _fk_indexes, compile_table
 from datajoint_core.errors import DataJointError
-from datajoint_core.graph.dependencies import catalog_of
 from datajoint_core.heading import Attribute, ForeignKey, Heading
 
 from ..errors import Hints, OutputExistsError
@@ -183,7 +182,7 @@ class InstanceWriter:
                 conn.execute(statement)
             self._created_tables.append((target.schema, target.load_name))
         for schema in schemas:
-            catalog_of(conn).invalidate(schema)
+            conn.catalog.invalidate(schema)
 
     def _drop_temporary(self, catalog: Catalog) -> None:
         """Drop hidden tables that killed runs left behind (children before parents)."""
@@ -257,7 +256,7 @@ class InstanceWriter:
             for statement in adapter.drop_table_statements(schema, old):
                 conn.execute(statement)
         for schema in {t.schema for t in targets}:
-            catalog_of(conn).invalidate(schema)
+            conn.catalog.invalidate(schema)
 
     def commit(self, manifest: dict[str, Any]) -> None:
         """:meth:`stage`, then :meth:`publish`."""
@@ -285,7 +284,7 @@ class InstanceWriter:
             except DataJointError as err:  # the next run drops hidden leftovers
                 logger.warning("cleaning up the staging target: %s: %s", statement, err)
         for schema in {t.schema for t in self._targets.values()}:
-            catalog_of(conn).invalidate(schema)
+            conn.catalog.invalidate(schema)
         self._created_tables, self._created_schemas = [], []
 
 

@@ -11,7 +11,6 @@ import networkx as nx
 import pytest
 
 import datajoint_core as dj
-from datajoint_core.graph.dependencies import catalog_of
 
 from .builder import brute_force, declare, fetch_rows, node, selected_rows, short, sql_log
 from .pipeline import declare_lab
@@ -437,7 +436,7 @@ def test_cycle_is_a_clear_error(inst: dj.Instance, schema_name: str) -> None:
         f"ALTER TABLE {a} ADD CONSTRAINT {q('cyc')} FOREIGN KEY ({q('ca')}, {q('cb')}) "
         f"REFERENCES {b} ({q('a')}, {q('b')})"
     )
-    catalog_of(conn).invalidate(schema_name)
+    conn.catalog.invalidate(schema_name)
     with pytest.raises(dj.DataJointError, match="cycle"):
         list(dj.Diagram(schema))
     with pytest.raises(dj.DataJointError, match="cycle"):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [ROOT / "datajoint_core", ROOT / "subsetter"]
@@ -50,3 +52,38 @@ def test_the_grep_catches_a_backend_check() -> None:
     assert BACKEND_CHECK.search('if conn.backend == "postgresql":')
     assert BACKEND_CHECK.search("if backend in ('mysql',):")
     assert not BACKEND_CHECK.search("backend = server.backend")
+
+
+def _import_graph() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "import_graph", ROOT / "tools" / "import_graph.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_import_cycles() -> None:
+    """Every import counts (function-local and type-only ones too), but declared upward calls."""
+    tool = _import_graph()
+    graph, upward = tool.graph()
+    assert tool.cycles(graph) == []
+    assert upward == {("datajoint_core.table", "datajoint_core.cascade")}
+
+
+def test_the_import_graph_finds_a_cycle(tmp_path: Path) -> None:
+    tool = _import_graph()
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from . import b\n")
+    (pkg / "b.py").write_text("def f():\n    from .a import x\n")
+    (pkg / "c.py").write_text("def g():\n    # upward: allowed\n    from .a import y\n")
+    (pkg / "d.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .c import g\n"
+    )
+    graph, upward = tool.graph(tmp_path, ("pkg",))
+    assert tool.cycles(graph, ("pkg",)) == [["pkg.a", "pkg.b"]]
+    assert upward == {("pkg.c", "pkg.a")}
+    assert ("pkg.d", "pkg.c") in graph.edges
