@@ -430,8 +430,7 @@ class _Reader:
             if n == 1:
                 data = data[0]  # a NumPy scalar: 0-d arrays come back as scalars
             if is_complex:
-                imag = self.numbers(dtype, n)
-                data = data + 1j * (imag[0] if n == 1 else imag)
+                data = _complex(data, self.numbers(dtype, n))
         else:
             raise DataJointError(f"Invalid blob: unknown array type {code}")
         return self.squeezed(data.reshape(shape, order="F"), scalar)
@@ -489,6 +488,17 @@ class _Reader:
             for i, v in enumerate(values):
                 cells[i] = v
         return self.squeezed(cells.reshape(shape, order="F"), scalar=False).view(MatCell)
+
+
+def _complex(real: Any, imag: np.ndarray) -> Any:
+    """``real + 1j * imag`` in the dtype that expression has, with both parts kept bit for bit
+    (the expression itself turns an infinite imaginary part into a NaN real part)."""
+    if imag.size == 1 and not isinstance(real, np.ndarray):  # one element: a NumPy scalar
+        kind = type(real + 1j * imag[0])
+        return kind(complex(real, imag[0]))
+    out = np.empty(real.shape, dtype=(real[:0] + 1j * imag[:0]).dtype)
+    out.real, out.imag = real, imag
+    return out
 
 
 def _objects(values: list[Any]) -> np.ndarray:
