@@ -368,7 +368,8 @@ class _Reader:
         code = self.take(1)[0]
         read = self.codes.get(code)
         if read is None:
-            raise DataJointError(f'Unknown data structure code "{chr(code)}". Upgrade datajoint.')
+            shown = chr(code) if 32 <= code < 127 else f"\\x{code:02x}"
+            raise DataJointError(f'Unknown data structure code "{shown}". Upgrade datajoint.')
         return read()
 
     def element(self) -> Any:
