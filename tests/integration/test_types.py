@@ -308,24 +308,25 @@ def test_insert_rejects_out_of_range_enum(typed: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "expected"),
     [
-        np.array([7.0]),  # one element: not unwrapped to a scalar
-        np.array(3.5),  # zero-dimensional
-        np.zeros((2, 0)),
-        np.array([[1, 2], [3, 4]], dtype=np.int16),
-        np.array(["a", "bc"]),
-        {"nested": [1, {"x": None}]},
-        "text",
-        42,
+        (np.array([7.0]), None),  # one element: not unwrapped to a scalar
+        (np.array(3.5), np.float64(3.5)),  # zero-dimensional: a NumPy scalar (as the reference)
+        (np.zeros((2, 0)), None),
+        (np.array([[1, 2], [3, 4]], dtype=np.int16), None),
+        (np.array(["a", "bc"]), np.array(["a", "bc"], dtype=object)),  # str: object array
+        ({"nested": [1, {"x": None}]}, None),
+        ("text", None),
+        (42, None),
     ],
 )
-def test_blob_values_keep_type_and_shape(typed: Any, value: Any) -> None:
+def test_blob_values_keep_type_and_shape(typed: Any, value: Any, expected: Any) -> None:
     typed.insert1({"id": 10, "label": "blob", "arr": value})
     got = (typed & {"id": 10}).fetch1("arr")
-    if isinstance(value, np.ndarray):
-        assert isinstance(got, np.ndarray)
-        assert (got.dtype, got.shape) == (value.dtype, value.shape)
-        assert np.array_equal(got, value)
+    want = value if expected is None else expected
+    if isinstance(want, (np.ndarray, np.generic)):
+        assert type(got) is type(want)
+        assert (got.dtype, got.shape) == (want.dtype, want.shape)
+        assert np.array_equal(got, want)
     else:
-        assert got == value and type(got) is type(value)
+        assert got == want and type(got) is type(want)
