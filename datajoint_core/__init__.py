@@ -14,6 +14,7 @@ from .errors import DataJointError, ThreadSafetyError
 from .expression import QueryExpression, U
 from .graph.diagram import Diagram
 from .instance import Instance, config, conn
+from .jobs import Job
 from .schema import Schema, VirtualModule, list_schemas, virtual_schema
 from .settings import Config
 from .table import FreeTable, Table
@@ -31,6 +32,7 @@ __all__ = [
     "FreeTable",
     "Imported",
     "Instance",
+    "Job",
     "Lookup",
     "Manual",
     "Not",

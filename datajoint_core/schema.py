@@ -124,6 +124,14 @@ class Schema:
         catalog.load([self.database])  # type: ignore[list-item]
         return sorted(t for s, t in catalog.tables.values() if s == self.database)
 
+    @property
+    def jobs(self) -> list[Any]:
+        """The job tables (:class:`~datajoint_core.jobs.Job`) of this schema's auto-populated
+        tables, those declared so far."""
+        from .jobs import schema_jobs
+
+        return schema_jobs(self)
+
     def spawn_missing_classes(self, context: dict[str, Any] | None = None) -> None:
         """Create a class for every table of the schema that ``context`` lacks."""
         target = context if context is not None else inspect.currentframe().f_back.f_globals  # type: ignore[union-attr]

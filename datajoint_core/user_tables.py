@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from .autopopulate import AutoPopulate
 from .errors import DataJointError, PartIntegrityError
 from .table import Table
 
@@ -34,13 +35,13 @@ class Lookup(Table):
     contents: ClassVar[Any] = ()
 
 
-class Imported(Table):
+class Imported(AutoPopulate):
     """Data imported from outside the database by ``make()``."""
 
     tier_prefix: ClassVar[str] = "_"
 
 
-class Computed(Table):
+class Computed(AutoPopulate):
     """Data computed from other tables by ``make()``."""
 
     tier_prefix: ClassVar[str] = "__"
