@@ -19,6 +19,7 @@ import logging
 import os
 import platform
 import subprocess
+import threading
 import weakref
 import zlib
 from collections.abc import Mapping
@@ -61,6 +62,7 @@ INDEX (status, priority, scheduled_time)
 
 # headings of job tables read from the catalog, per connection (the catalog cache skips them)
 _HEADINGS: weakref.WeakKeyDictionary[Connection, dict[str, Heading]] = weakref.WeakKeyDictionary()
+_HEADINGS_LOCK = threading.Lock()  # workers in threads, one connection each
 
 
 def job_table_name(table_name: str) -> str:
@@ -122,7 +124,8 @@ def _exists(connection: Connection, schema: str, table: str) -> bool:
 
 def _read_heading(connection: Connection, schema: str, table: str) -> Heading:
     """The heading of a hidden table, read from the catalog (cached per connection)."""
-    cache = _HEADINGS.setdefault(connection, {})
+    with _HEADINGS_LOCK:
+        cache = _HEADINGS.setdefault(connection, {})
     full = connection.adapter.full_name(schema, table)
     if full in cache:
         return cache[full]
@@ -141,7 +144,8 @@ def _read_heading(connection: Connection, schema: str, table: str) -> Heading:
 
 
 def _forget(connection: Connection, full_name: str) -> None:
-    _HEADINGS.get(connection, {}).pop(full_name, None)
+    with _HEADINGS_LOCK:
+        _HEADINGS.get(connection, {}).pop(full_name, None)
 
 
 class Job(FreeTable):
@@ -220,9 +224,17 @@ class Job(FreeTable):
             )
         spec = parse_definition(self._definition, "Job")
         declaration = declare(spec, [], self._free_schema, self._free_table, conn.adapter, "Job")
-        for statement in declaration.statements:
-            conn.execute(statement)
-        write_lineage(conn, self._free_schema, self._free_table, declaration.heading)
+        try:
+            # one transaction: where DDL is transactional, workers declaring at once see the
+            # whole table or none of it (elsewhere CREATE TABLE alone carries it all)
+            with conn.transaction:
+                for statement in declaration.statements:
+                    conn.execute(statement)
+                write_lineage(conn, self._free_schema, self._free_table, declaration.heading)
+        except DataJointError:
+            if not self.is_declared:
+                raise
+            logger.debug("%s was declared by another worker", self.full_table_name)
         _forget(conn, self.full_table_name)
         self._heading = self._load_heading()
         logger.info("declared %s", self.full_table_name)
@@ -316,7 +328,7 @@ class Job(FreeTable):
         if restrictions:
             key_source = key_source & AndList(restrictions)
         todo = (key_source.proj() - target.proj()) - self.proj()
-        keys = todo.keys()
+        keys = todo.keys(order_by="KEY")  # one order for all workers: no lock cycles
         if keys:
             scheduled = server_now(self._connection) + datetime.timedelta(seconds=delay)
             rows = [{**k, "status": "pending", "priority": priority} for k in keys]
