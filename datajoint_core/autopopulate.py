@@ -141,7 +141,7 @@ class _JobsDescriptor:
             from .jobs import Job
 
             jobs = Job(obj)
-            jobs._declared_heading()
+            jobs._ensure_declared()
             obj._jobs = jobs
         return obj._jobs
 

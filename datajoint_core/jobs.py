@@ -231,19 +231,19 @@ class Job(FreeTable):
                 for statement in declaration.statements:
                     conn.execute(statement)
                 write_lineage(conn, self._free_schema, self._free_table, declaration.heading)
+            logger.info("declared %s", self.full_table_name)
         except DataJointError:
             if not self.is_declared:
                 raise
             logger.debug("%s was declared by another worker", self.full_table_name)
         _forget(conn, self.full_table_name)
         self._heading = self._load_heading()
-        logger.info("declared %s", self.full_table_name)
 
     def _load_heading(self) -> Heading:
         return _read_heading(self._connection, self._free_schema, self._free_table)
 
-    def _declared_heading(self) -> None:
-        if not self._heading.attributes:
+    def _ensure_declared(self) -> None:
+        if not self._heading.attributes:  # the empty heading of a table not declared yet
             self.declare()
 
     def delete(self) -> None:  # type: ignore[override]
@@ -317,7 +317,7 @@ class Job(FreeTable):
 
         Returns the counts ``{'added', 'removed', 'orphaned', 're_pended'}``.
         """
-        self._declared_heading()
+        self._ensure_declared()
         if priority is None:
             priority = self._config("default_priority")
         if stale_timeout is None:
@@ -413,7 +413,7 @@ class Job(FreeTable):
         One UPDATE whose WHERE requires ``status='pending'``: of two workers reserving the same
         key at once, exactly one gets it.
         """
-        self._declared_heading()
+        self._ensure_declared()
         conn = self._connection
         values = {
             "status": "reserved",
@@ -463,7 +463,7 @@ class Job(FreeTable):
 
     def ignore(self, key: dict[str, Any]) -> None:
         """Mark a job 'ignore' (populate skips it), adding it if it is not in the queue."""
-        self._declared_heading()
+        self._ensure_declared()
         pk = self._pk(key)
         if pk in self:
             self.update1({**pk, "status": "ignore"})

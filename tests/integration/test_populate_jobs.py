@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import random
+import signal
 import string
+import time
 import uuid
 from typing import Any
 
@@ -340,3 +343,64 @@ def test_update1(t: dict[str, Any]) -> None:
         jobs.update1({"source_id": 1, "nope": 1})
     with pytest.raises(dj.DataJointError, match="one existing entry"):
         jobs.update1({"source_id": 99, "priority": 1})
+
+
+def test_success_records_stay_while_their_rows_do(inst: dj.Instance, schema_name: str) -> None:
+    schema = inst.Schema(schema_name)
+    t = lab(schema)
+    Source = t["Source"]
+
+    @schema
+    class Gated(dj.Computed):
+        definition = """
+        -> Source
+        """
+
+        @property
+        def key_source(self) -> Any:
+            return Source & "value >= 0"
+
+        def make(self, key: dict[str, Any]) -> None:
+            self.insert1(key)
+
+    with inst.config.override(jobs__keep_completed=True):
+        assert Gated.populate(reserve_jobs=True)["success_count"] == 4
+        q = inst.connection.adapter.quote
+        inst.connection.execute(  # source 1 leaves key_source; its Gated row stays
+            f"UPDATE {Source.full_table_name} SET {q('value')} = -5 WHERE {q('source_id')} = 1"
+        )
+        assert Gated.jobs.refresh()["removed"] == 0  # a fresh record
+        assert statuses(Gated.jobs) == dict.fromkeys([1, 2, 4, 5], "success")
+        (Gated & {"source_id": 1}).delete()  # now the row is gone too: at any age
+        assert Gated.jobs.refresh()["removed"] == 1
+        assert statuses(Gated.jobs) == dict.fromkeys([2, 4, 5], "success")
+        inst.connection.execute(  # source 4 leaves key_source too, and its record is old:
+            f"UPDATE {Source.full_table_name} SET {q('value')} = -5 WHERE {q('source_id')} = 4"
+        )
+        backdate(Gated.jobs)
+        assert Gated.jobs.refresh()["removed"] == 1  # stale, though its row is there
+        assert statuses(Gated.jobs) == dict.fromkeys([2, 5], "success")
+
+
+def test_sigterm_marks_the_reserved_job_failed(inst: dj.Instance, schema_name: str) -> None:
+    schema = inst.Schema(schema_name)
+    t = lab(schema)
+    Source = t["Source"]  # noqa: F841 -- "-> Source" below
+
+    @schema
+    class Killed(dj.Computed):
+        definition = """
+        -> Source
+        """
+
+        def make(self, key: dict[str, Any]) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler interrupts this
+            self.insert1(key)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit, match="SIGTERM received"):
+        Killed.populate(reserve_jobs=True, suppress_errors=True)
+    assert signal.getsignal(signal.SIGTERM) is before  # restored
+    assert Killed.jobs.errors.fetch1("error_message") == "SystemExit: SIGTERM received"
+    assert len(Killed) == 0 and len(Killed.jobs.pending) == len(VALUES) - 1
