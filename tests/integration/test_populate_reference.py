@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import datajoint_core as dj
-from datajoint_core.jobs import unpack_text
+from datajoint_core.jobs import pack_text, unpack_text
 
 from ..conftest import Server
 from .test_reference_compat import reference_python  # noqa: F401 -- the shared fixture
@@ -239,3 +239,25 @@ def test_reservations_are_shared_both_ways(
     expected.update({(1, "a"): "reserved", (2, "a"): "error", (4, "a"): "ignore"})
     assert states == expected
     assert len(t["Result"]) == 5
+
+
+def test_error_stacks_are_packed_as_the_reference_packs_strings(
+    reference_python: str,  # noqa: F811
+) -> None:
+    texts = ["", "short", "é ✓", "x" * 5000, "".join(chr(65 + i % 58) for i in range(3000))]
+    code = (
+        "import datajoint.blob as b, json, sys; "
+        "print(json.dumps([b.pack(t).hex() for t in json.load(sys.stdin)]))"
+    )
+    done = subprocess.run(
+        [reference_python, "-c", code],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJ_IGNORE_CONFIG_FILE": "true"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = [bytes.fromhex(h) for h in json.loads(done.stdout.strip().splitlines()[-1])]
+    assert [pack_text(t) for t in texts] == theirs  # compressed above 1000 bytes, as theirs
+    assert [unpack_text(b) for b in theirs] == texts
