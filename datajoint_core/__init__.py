@@ -15,6 +15,7 @@ from .errors import DataJointError, ThreadSafetyError
 from .expression import QueryExpression, U
 from .graph.diagram import Diagram
 from .instance import Instance
+from .jobs import Job
 from .schema import Schema, VirtualModule, list_schemas, virtual_schema
 from .settings import Config
 from .table import FreeTable, Table
@@ -32,6 +33,7 @@ __all__ = [
     "FreeTable",
     "Imported",
     "Instance",
+    "Job",
     "Lookup",
     "Manual",
     "Not",

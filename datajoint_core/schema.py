@@ -116,6 +116,23 @@ class Schema:
         catalog.load([self.database])  # type: ignore[list-item]
         return sorted(t for s, t in catalog.tables.values() if s == self.database)
 
+    @property
+    def jobs(self) -> list[Any]:
+        """The job tables (:class:`~datajoint_core.jobs.Job`) of this schema's auto-populated
+        tables, those declared so far."""
+        from .autopopulate import AutoPopulate
+        from .jobs import Job, job_table_name
+
+        if self.database is None or not self.exists:
+            raise DataJointError("the schema is not activated")
+        conn = self.connection
+        hidden = {t for _, t in conn.adapter.table_names(conn.fetchall, [self.database])}
+        return [
+            Job(cls())
+            for cls in self._classes().values()
+            if issubclass(cls, AutoPopulate) and job_table_name(cls._table_name()) in hidden
+        ]
+
     def spawn_missing_classes(self, context: dict[str, Any] | None = None) -> None:
         """Create a class for every table of the schema that ``context`` lacks."""
         target = context if context is not None else inspect.currentframe().f_back.f_globals  # type: ignore[union-attr]

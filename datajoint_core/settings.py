@@ -33,6 +33,14 @@ DEFAULTS: dict[str, Any] = {
     "display.width": 14,
     "display.diagram_direction": "LR",
     "loglevel": "INFO",
+    # populate() and its job tables, as the reference names them (jobs.py, autopopulate.py)
+    "jobs.auto_refresh": True,
+    "jobs.keep_completed": False,
+    "jobs.stale_timeout": 3600,
+    "jobs.default_priority": 5,
+    "jobs.version_method": None,
+    "jobs.allow_new_pk_fields_in_computed_tables": False,
+    "jobs.add_job_metadata": False,
 }
 
 ENVIRONMENT: dict[str, str] = {
@@ -44,6 +52,11 @@ ENVIRONMENT: dict[str, str] = {
     "DJ_USE_TLS": "database.use_tls",
     "DJ_DATABASE_NAME": "database.name",
     "DJ_LOG_LEVEL": "loglevel",
+    "DJ_JOBS_AUTO_REFRESH": "jobs.auto_refresh",
+    "DJ_JOBS_KEEP_COMPLETED": "jobs.keep_completed",
+    "DJ_JOBS_STALE_TIMEOUT": "jobs.stale_timeout",
+    "DJ_JOBS_DEFAULT_PRIORITY": "jobs.default_priority",
+    "DJ_JOBS_VERSION_METHOD": "jobs.version_method",
 }
 
 BACKENDS = ("mysql", "postgresql")
@@ -171,9 +184,14 @@ class Config:
         return self["database.port"] or DEFAULT_PORTS[self["database.backend"]]
 
     def update(self, overrides: Mapping[str, Any]) -> None:
-        """Apply keyword-style overrides: ``database__reconnect`` names ``database.reconnect``."""
+        """Apply keyword-style overrides: ``database__reconnect`` names ``database.reconnect``,
+        and a group takes a dict, ``jobs={"keep_completed": True}``, as in the reference."""
         for name, value in overrides.items():
-            self[name.replace("__", ".")] = value
+            key = name.replace("__", ".")
+            if isinstance(value, Mapping) and key not in DEFAULTS:
+                self.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                self[key] = value
 
     @contextmanager
     def override(self, **overrides: Any) -> Iterator[Config]:

@@ -181,14 +181,20 @@ class Table(QueryExpression, metaclass=_TableMeta):
     ) -> None:
         """Insert rows: dicts, sequences, a DataFrame, a pyarrow Table or RecordBatch, or a query.
 
-        ``allow_direct_insert`` is accepted for code written for the reference (which requires
-        it for Imported and Computed tables); there is no ``populate()`` here to protect.
+        Imported and Computed tables take rows only from their ``make()`` during
+        ``populate()``, unless ``allow_direct_insert=True``.
 
         Rows go in multi-row INSERT statements inside one transaction (joined if one is open):
         all or none of them land.
         """
         if self.is_restricted:
             raise DataJointError(f"{self._label}: cannot insert into a restricted table")
+        if not allow_direct_insert and not getattr(self, "_allow_insert", True):
+            raise DataJointError(
+                f"{self._label}: Inserts into an auto-populated table can only be done inside "
+                "its make method during a populate call. To override, set keyword argument "
+                "allow_direct_insert=True."
+            )
         source = as_expression(rows)
         conn = self.connection
         own = not conn.in_transaction

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from .autopopulate import AutoPopulate
 from .errors import DataJointError, PartIntegrityError
 from .naming import Tier, part_name, tier_of
 from .table import Table
@@ -22,13 +23,13 @@ class Lookup(Table):
     contents: ClassVar[Any] = ()
 
 
-class Imported(Table):
+class Imported(AutoPopulate):
     """Data imported from outside the database by ``make()``."""
 
     tier: ClassVar[Tier] = Tier.IMPORTED
 
 
-class Computed(Table):
+class Computed(AutoPopulate):
     """Data computed from other tables by ``make()``."""
 
     tier: ClassVar[Tier] = Tier.COMPUTED

@@ -187,9 +187,9 @@ def populate(tables: dict[str, Any], *, subjects: int = 60, seed: int = 7) -> No
     tables["Trial"].insert(trials)
     tables["Trial"].Event.insert(events)
     tables["Recording"].insert(recs)
-    tables["Unit"].insert(units)
+    tables["Unit"].insert(units, allow_direct_insert=True)  # no make(): made-up data
     tables["Unit"].Spikes.insert(spikes)
-    tables["Tuning"].insert(tuning)
+    tables["Tuning"].insert(tuning, allow_direct_insert=True)
     tables["Comparison"].insert(pairs)
 
 

@@ -198,9 +198,10 @@ def test_defaults_and_nullable_foreign_keys_apply_on_insert(
     t["Subject"].insert1({"subject_id": 2, "dob": "2024-01-01", "sex": "F", "lab": "smith"})
     with pytest.raises(errors.DuplicateError):  # unique index(dob, sex)
         t["Subject"].insert1({"subject_id": 3, "dob": "2024-01-01", "sex": "F"})
-    t["Scan"].insert1({"subject_id": 1, "scan_id": 1, "operator": "smith"})
+    scan = {"allow_direct_insert": True}  # an Imported table without make()
+    t["Scan"].insert1({"subject_id": 1, "scan_id": 1, "operator": "smith"}, **scan)
     with pytest.raises(errors.DuplicateError):  # -> [unique] Lab.proj(operator='lab')
-        t["Scan"].insert1({"subject_id": 2, "scan_id": 1, "operator": "smith"})
+        t["Scan"].insert1({"subject_id": 2, "scan_id": 1, "operator": "smith"}, **scan)
 
 
 def test_table_names_per_tier(inst: dj.Instance, schema_name: str) -> None:
@@ -262,7 +263,7 @@ def test_part_refers_to_master(inst: dj.Instance, schema_name: str) -> None:
     scan = t["Scan"]
     assert scan.parts() == [scan.Field.full_table_name]
     t["Subject"].insert1({"subject_id": 1, "dob": "2024-01-01"})
-    scan.insert1({"subject_id": 1, "scan_id": 7, "operator": "tolias"})
+    scan.insert1({"subject_id": 1, "scan_id": 7, "operator": "tolias"}, allow_direct_insert=True)
     scan.Field.insert1({"subject_id": 1, "scan_id": 7, "field": 1, "depth": 10.0})
     with pytest.raises(errors.IntegrityError, match="_scan"):
         scan.Field.insert1({"subject_id": 1, "scan_id": 8, "field": 1, "depth": 10.0})
@@ -628,10 +629,12 @@ def test_pipeline_written_as_sql_ddl_takes_rows(
     vm.Species.insert1({"species": "Mus musculus", "kind": "Mammal"})
     tag = uuid.uuid4()
     vm.Subject.insert1({"subject_id": 1, "species": "Mus musculus", "tag": tag})
-    vm.Scan.insert1({"subject_id": 1, "scan_id": 2, "started": "2024-01-01 10:00:00.250"})
-    vm.Segmentation.insert1(
-        {"subject_id": 1, "scan_id": 2, "score": 0.5, "meta": {"a": [1]}, "mask": [1, 2], "cost": 1}
+    vm.Scan.insert1(
+        {"subject_id": 1, "scan_id": 2, "started": "2024-01-01 10:00:00.250"},
+        allow_direct_insert=True,
     )
+    row = {"subject_id": 1, "scan_id": 2, "score": 0.5, "meta": {"a": [1]}, "mask": [1, 2]}
+    vm.Segmentation.insert1({**row, "cost": 1}, allow_direct_insert=True)
     assert (vm.Species * vm.Subject).fetch1("kind", "tag") == ("Mammal", tag)
     row = vm.Segmentation.fetch1()
     assert (row["meta"], row["mask"], str(row["cost"])) == ({"a": [1]}, [1, 2], "1.000")
