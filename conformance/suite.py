@@ -19,8 +19,9 @@ DIST = "datajoint"
 
 # The suite hard-codes ``djtest`` in its schema prefix, its grants and a few schema names, and its
 # session teardown drops every ``djtest_%`` database: the project's tests use ``djtest_*`` too.
-# The extracted copy is rewritten to this prefix, so it creates and drops only its own schemas.
-SUITE_PREFIX = "djconf"
+# The extracted copy is rewritten to this prefix, so it creates and drops only its own schemas;
+# two runs at once need two prefixes (``DJ_CONFORMANCE_PREFIX``) and two caches.
+SUITE_PREFIX = os.environ.get("DJ_CONFORMANCE_PREFIX", "djconf")
 HARD_CODED_PREFIX = "djtest"
 
 # The suite's test dependencies (its pyproject's ``test`` group, less coverage, containers and S3).
