@@ -17,6 +17,7 @@ from .adapters import get_adapter
 from .adapters.base import ConnectParams, Row, ServerIdentity
 from .catalog import Catalog
 from .errors import DataJointError, LostConnectionError
+from .settings import global_config
 
 if TYPE_CHECKING:
     from .adapters.base import Adapter
@@ -27,17 +28,54 @@ sql_logger = logging.getLogger("datajoint_core.sql")
 
 
 class Connection:
-    """A connection to one server, configured by one :class:`Config`.
+    """A connection to one server.
 
-    >>> conn = Connection(config)          # doctest: +SKIP
-    >>> conn.fetchall("SELECT %s + 1", (1,))
+    As the reference spells it: ``Connection(host, user, password, port=None, use_tls=None)``;
+    ``host`` may carry the port (``"db:3306"``); what is not given comes from ``dj.config``,
+    which the connection then shares (``config_override`` gives it a Config of its own).
+    :meth:`from_config` makes one from a Config alone (as ``dj.Instance`` does).
+
+    >>> conn = Connection("127.0.0.1:3306", "root", "")          # doctest: +SKIP
+    >>> conn.fetchall("SELECT %s + 1", (1,))                      # doctest: +SKIP
     [(2,)]
     """
 
-    def __init__(self, config: Config, *, connect: bool = True) -> None:
-        self.config = config
-        self.adapter: Adapter = get_adapter(config["database.backend"])
-        self.params = ConnectParams(
+    def __init__(
+        self,
+        host: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        port: int | None = None,
+        use_tls: bool | dict[str, Any] | None = None,
+        *,
+        database_name: str | None = None,
+        backend: str | None = None,
+        config_override: Config | None = None,
+        connect: bool = True,
+    ) -> None:
+        config = config_override if config_override is not None else global_config()
+        if host is not None and ":" in host and not host.startswith("/") and host.count(":") == 1:
+            host, _, given = host.partition(":")  # "host:port": the port wins over ``port``
+            port = int(given)
+        self._setup(
+            config,
+            backend or config["database.backend"],
+            ConnectParams(
+                host=host if host is not None else config["database.host"],
+                port=port if port is not None else config.port,
+                user=user if user is not None else config["database.user"],
+                password=password if password is not None else config["database.password"],
+                database=database_name if database_name is not None else config["database.name"],
+                use_tls=use_tls if use_tls is not None else config["database.use_tls"],
+            ),
+            connect,
+        )
+
+    @classmethod
+    def from_config(cls, config: Config, *, connect: bool = True) -> Connection:
+        """A connection configured by ``config`` alone (its ``database.*`` settings)."""
+        conn = cls.__new__(cls)
+        params = ConnectParams(
             host=config["database.host"],
             port=config.port,
             user=config["database.user"],
@@ -45,6 +83,13 @@ class Connection:
             database=config["database.name"],
             use_tls=config["database.use_tls"],
         )
+        conn._setup(config, config["database.backend"], params, connect)
+        return conn
+
+    def _setup(self, config: Config, backend: str, params: ConnectParams, connect: bool) -> None:
+        self.config = config
+        self.adapter: Adapter = get_adapter(backend)
+        self.params = params
         self.activated_schemas: set[str] = set()
         self.catalog = Catalog(self.adapter, self.fetchall)  # headings of the schemas read
         self._raw: Any = None

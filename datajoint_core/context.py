@@ -7,28 +7,14 @@ prompt. Everything else reads configuration through its connection (``connection
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
 from .connection import Connection
-from .errors import ThreadSafetyError
-from .settings import Config
+from .errors import DataJointError
+from .settings import check_global_access, global_config, thread_safe_mode
 
-THREAD_SAFE_VARIABLE = "DJ_THREAD_SAFE"
-
-
-def thread_safe_mode() -> bool:
-    """True when ``DJ_THREAD_SAFE`` is true/1/yes; read at every call."""
-    return os.environ.get(THREAD_SAFE_VARIABLE, "").strip().lower() in ("true", "1", "yes")
-
-
-def check_global_access(what: str) -> None:
-    if thread_safe_mode():
-        raise ThreadSafetyError(
-            f"{what} uses global state, which thread-safe mode ({THREAD_SAFE_VARIABLE}=true) "
-            "forbids; create a dj.Instance(...) and use its Schema / FreeTable / connection"
-        )
+__all__ = ["ask", "check_global_access", "config", "conn", "global_config", "thread_safe_mode"]
 
 
 def ask(question: str) -> bool:
@@ -39,23 +25,20 @@ def ask(question: str) -> bool:
     return answer == "yes"
 
 
-_global_config: Config | None = None
 _global_connection: Connection | None = None
 _global_lock = threading.Lock()
 
 
-def global_config() -> Config:
-    """The process-wide Config behind ``dj.config`` (raises in thread-safe mode)."""
-    global _global_config
-    check_global_access("dj.config")
-    with _global_lock:
-        if _global_config is None:
-            _global_config = Config.load()
-        return _global_config
-
-
-def conn(reset: bool = False) -> Connection:
-    """The process-wide default connection, built from ``dj.config``."""
+def conn(
+    host: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    *,
+    reset: bool = False,
+    use_tls: bool | dict[str, Any] | None = None,
+) -> Connection:
+    """The process-wide default connection, made on first use (or with ``reset=True``) from the
+    arguments given and ``dj.config`` for the rest; it shares ``dj.config``."""
     global _global_connection
     check_global_access("dj.conn()")
     config = global_config()
@@ -64,7 +47,14 @@ def conn(reset: bool = False) -> Connection:
             _global_connection.close()
             _global_connection = None
         if _global_connection is None:
-            _global_connection = Connection(config)
+            if (user if user is not None else config["database.user"]) is None:
+                raise DataJointError(
+                    "Database user not configured. Set datajoint.config['database.user'] "
+                    "or pass user= argument."
+                )
+            _global_connection = Connection(
+                host, user, password, use_tls=use_tls, config_override=config
+            )
         return _global_connection
 
 

@@ -61,7 +61,7 @@ class Instance:
             if self._connection is None:
                 from .connection import Connection
 
-                self._connection = Connection(self.config)
+                self._connection = Connection.from_config(self.config)
             return self._connection
 
     def Schema(

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, ThreadSafetyError
 
 DEFAULTS: dict[str, Any] = {
     "database.host": "localhost",
@@ -234,3 +235,35 @@ class _Section:
     def __repr__(self) -> str:
         keys = [k for k in DEFAULTS if k.startswith(self._prefix + ".")]
         return repr({k[len(self._prefix) + 1 :]: self._config[k] for k in keys})
+
+
+# -- the global Config (``dj.config``) and thread-safe mode --------------------------------------
+
+THREAD_SAFE_VARIABLE = "DJ_THREAD_SAFE"
+
+
+def thread_safe_mode() -> bool:
+    """True when ``DJ_THREAD_SAFE`` is true/1/yes; read at every call."""
+    return os.environ.get(THREAD_SAFE_VARIABLE, "").strip().lower() in ("true", "1", "yes")
+
+
+def check_global_access(what: str) -> None:
+    if thread_safe_mode():
+        raise ThreadSafetyError(
+            f"{what} uses global state, which thread-safe mode ({THREAD_SAFE_VARIABLE}=true) "
+            "forbids; create a dj.Instance(...) and use its Schema / FreeTable / connection"
+        )
+
+
+_global_config: Config | None = None
+_global_lock = threading.Lock()
+
+
+def global_config() -> Config:
+    """The process-wide Config behind ``dj.config`` (raises in thread-safe mode)."""
+    global _global_config
+    check_global_access("dj.config")
+    with _global_lock:
+        if _global_config is None:
+            _global_config = Config.load()
+        return _global_config
