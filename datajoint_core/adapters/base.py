@@ -194,6 +194,10 @@ class Adapter:
         q = self.quote_char
         return q + str(name).replace(q, q + q) + q
 
+    def quote_identifier(self, name: str) -> str:
+        """:meth:`quote`, by the reference's name."""
+        return self.quote(name)
+
     def full_name(self, schema: str, table: str) -> str:
         return f"{self.quote(schema)}.{self.quote(table)}"
 
