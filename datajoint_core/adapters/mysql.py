@@ -1,4 +1,4 @@
-"""MySQL 8 and MariaDB 10.11+ through pymysql."""
+"""MySQL 8 and MariaDB 10.11+ through mysqlclient, or pymysql where it is not installed."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
-
-import pymysql
-import pymysql.cursors
 
 from .. import errors
 from .base import (
@@ -22,6 +19,7 @@ from .base import (
     Run,
     TableInfo,
 )
+from .mysql_driver import Driver, load_driver
 
 CORE_TO_NATIVE = {
     "int8": "tinyint",
@@ -91,36 +89,32 @@ class MySQLAdapter(Adapter):
     snapshot_transaction_sql = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
 
     # -- connections ---------------------------------------------------------------------
+    def __init__(self, driver: str | None = None) -> None:
+        self._driver_name = driver
+        self._driver: Driver | None = None
+
+    @property
+    def driver(self) -> Driver:
+        """The driver, loaded on first use (``driver`` or ``DJ_MYSQL_DRIVER`` names one)."""
+        if self._driver is None:
+            self._driver = load_driver(self._driver_name)
+        return self._driver
+
     def connect(self, params: ConnectParams) -> Any:
-        ssl: Any = None
-        if isinstance(params.use_tls, dict):
-            ssl = params.use_tls
-        elif params.use_tls:
-            ssl = {"ssl": {}}
         try:
-            return pymysql.connect(
-                host=params.host,
-                port=params.port,
-                user=params.user or "",
-                password=params.password or "",
-                autocommit=True,
-                charset="utf8mb4",
-                connect_timeout=params.connect_timeout,
-                local_infile=True,
-                ssl=ssl,
-            )
-        except pymysql.MySQLError as err:
+            return self.driver.connect(params)
+        except self.driver.error as err:
             raise self.translate_error(err) or errors.QueryError(str(err)) from err
 
     def ping(self, raw: Any) -> None:
-        raw.ping(reconnect=False)
+        self.driver.ping(raw)
 
     def translate_error(self, err: BaseException) -> errors.DataJointError | None:
-        if not isinstance(err, pymysql.MySQLError):
+        if not isinstance(err, self.driver.error):
             return None
         code = err.args[0] if err.args and isinstance(err.args[0], int) else -1
         message = str(err.args[1]) if len(err.args) > 1 else str(err)
-        if isinstance(err, pymysql.err.InterfaceError) or code in _LOST:
+        if isinstance(err, self.driver.interface_error) or code in _LOST:
             return errors.LostConnectionError(f"lost connection to the server: {message}")
         if code in _DUPLICATE:
             return errors.DuplicateError(message)
@@ -141,19 +135,72 @@ class MySQLAdapter(Adapter):
     def kill_session_sql(self) -> str:
         return "KILL %s"
 
+    def cursor(self, raw: Any) -> Any:
+        self._finish_stream(raw)
+        return raw.cursor()
+
+    def _finish_stream(self, raw: Any) -> None:
+        """End a streamed result the caller left unread: the server sends nothing else on the
+        session until it is (pymysql drained it by itself; mysqlclient refuses, error 2014)."""
+        pending = getattr(raw, "_dj_stream", None)
+        if pending is not None:
+            raw._dj_stream = None
+            pending.close()
+
+    def _unbuffered(self, raw: Any, sql: str, params: Sequence[Any]) -> Any:
+        cursor = raw.cursor(self.driver.unbuffered_cursor)
+        cursor.execute(sql, tuple(params))
+        return cursor
+
+    def _close(self, cursor: Any) -> None:
+        try:
+            cursor.close()  # reads what is left of the result
+        except self.driver.error:
+            pass  # the connection is gone: nothing left to read
+
     def stream(
         self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
     ) -> Iterator[list[Row]]:
-        cursor = raw.cursor(pymysql.cursors.SSCursor)
+        self._finish_stream(raw)
+        rows = self._rows(raw, sql, params, batch_rows)
+        raw._dj_stream = rows
+        return rows
+
+    def _rows(
+        self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
+    ) -> Iterator[list[Row]]:
+        cursor = self._unbuffered(raw, sql, params)
         try:
-            cursor.execute(sql, tuple(params))
-            while True:
-                rows = cursor.fetchmany(batch_rows)
-                if not rows:
-                    break
+            while rows := cursor.fetchmany(batch_rows):
                 yield list(rows)
         finally:
-            cursor.close()
+            self._close(cursor)
+
+    def stream_arrow(
+        self, raw: Any, sql: str, params: Sequence[Any], schema: Any, batch_rows: int
+    ) -> Iterator[Any] | None:
+        """Each row packed into one CSV line by the server, parsed by pyarrow (mysql_arrow);
+        None for a query whose order the wrapping could not keep."""
+        from .mysql_arrow import packed_sql
+
+        packed = packed_sql(sql, schema, self.quote)
+        if packed is None:
+            return None
+        self._finish_stream(raw)
+        batches = self._packed(raw, packed, params, schema, batch_rows)
+        raw._dj_stream = batches
+        return batches
+
+    def _packed(
+        self, raw: Any, sql: str, params: Sequence[Any], schema: Any, batch_rows: int
+    ) -> Iterator[Any]:
+        from .mysql_arrow import stream_packed
+
+        cursor = self._unbuffered(raw, sql, params)
+        try:
+            yield from stream_packed(cursor.fetchmany, schema, batch_rows)
+        finally:
+            self._close(cursor)
 
     # -- types ---------------------------------------------------------------------------
     def core_to_native(self, core: str, args: tuple[str, ...], *, enum_name: str = "") -> str:
@@ -364,7 +411,7 @@ class MySQLAdapter(Adapter):
         if getattr(raw, "_dj_local_infile", True):
             try:
                 return self._load_data(raw, full_name, columns, batch)
-            except pymysql.MySQLError as err:
+            except self.driver.error as err:
                 if not (err.args and err.args[0] in self._LOCAL_INFILE_REFUSED):
                     raise
                 raw._dj_local_infile = False
@@ -390,7 +437,7 @@ class MySQLAdapter(Adapter):
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(memoryview(text))
-            with raw.cursor() as cursor:
+            with self.cursor(raw) as cursor:
                 count = int(cursor.execute(sql, (path,)))
                 # LOCAL makes the server skip bad rows with a warning (it cannot stop the
                 # upload): a duplicate or a missing parent must fail the load instead
@@ -400,7 +447,7 @@ class MySQLAdapter(Adapter):
             os.unlink(path)
         if problems:
             _, code, message = problems[0][:3]
-            err = pymysql.err.IntegrityError(int(code), f"{full_name}: {message}")
+            err = self.driver.integrity_error(int(code), f"{full_name}: {message}")
             raise self.translate_error(err) or errors.QueryError(str(message))
         if count != batch.num_rows:
             raise errors.QueryError(f"{full_name}: loaded {count} of {batch.num_rows} rows")
@@ -413,8 +460,8 @@ class MySQLAdapter(Adapter):
         marks = ", ".join(["%s"] * len(columns))
         sql = self.escape_percent(f"INSERT INTO {full_name} ({cols}) VALUES ") + f"({marks})"
         rows = list(zip(*python_columns(batch)))
-        with raw.cursor() as cursor:
-            # pymysql joins the rows into multi-row statements of up to ~1 MB each
+        with self.cursor(raw) as cursor:
+            # both drivers join the rows into multi-row statements of up to ~1 MB each
             cursor.executemany(sql, rows)
         return len(rows)
 
