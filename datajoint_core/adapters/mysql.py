@@ -152,11 +152,13 @@ class MySQLAdapter(Adapter):
         cursor.execute(sql, tuple(params))
         return cursor
 
-    def _close(self, cursor: Any) -> None:
+    def _close_quietly(self, cursor: Any) -> None:
+        """Close a cursor after an error or an early stop: a close that fails then (the
+        connection is gone; pymysql raises AttributeError) must not hide the first error."""
         try:
-            cursor.close()  # reads what is left of the result
-        except self.driver.error:
-            pass  # the connection is gone: nothing left to read
+            cursor.close()
+        except Exception:
+            self.driver.forget(cursor)
 
     def stream(
         self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
@@ -173,8 +175,10 @@ class MySQLAdapter(Adapter):
         try:
             while rows := cursor.fetchmany(batch_rows):
                 yield list(rows)
-        finally:
-            self._close(cursor)
+        except BaseException:
+            self._close_quietly(cursor)
+            raise
+        cursor.close()
 
     def stream_arrow(
         self, raw: Any, sql: str, params: Sequence[Any], schema: Any, batch_rows: int
@@ -199,8 +203,10 @@ class MySQLAdapter(Adapter):
         cursor = self._unbuffered(raw, sql, params)
         try:
             yield from stream_packed(cursor.fetchmany, schema, batch_rows)
-        finally:
-            self._close(cursor)
+        except BaseException:
+            self._close_quietly(cursor)
+            raise
+        cursor.close()
 
     # -- types ---------------------------------------------------------------------------
     def core_to_native(self, core: str, args: tuple[str, ...], *, enum_name: str = "") -> str:

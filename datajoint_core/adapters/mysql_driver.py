@@ -66,6 +66,14 @@ class Driver:
             **tls,
         )
 
+    def forget(self, cursor: Any) -> None:
+        """After a failed close (the connection is gone): stop the cursor and its result from
+        trying again when they are garbage-collected (pymysql does, and raises there)."""
+        result = getattr(cursor, "_result", None)
+        if result is not None and hasattr(result, "unbuffered_active"):
+            result.unbuffered_active = False
+        cursor.connection = None
+
     def ping(self, raw: Any) -> None:
         if self.name == "mysqlclient":
             raw.ping()

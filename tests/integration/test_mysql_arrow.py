@@ -204,8 +204,25 @@ def test_unread_export_then_another_query(typed: Any) -> None:
         assert len(typed) == ROWS
 
 
-def test_killed_session_during_export(typed: Any, server: Server) -> None:
-    conn = typed.connection
+def test_killed_session_during_export(mysql_driver: dj.Instance) -> None:
+    """A session killed in the middle of an export is a LostConnectionError (MySQL, both
+    drivers; PostgreSQL's COPY path is not this module's)."""
+    conn = mysql_driver.connection
+    name = f"djtest_{uuid.uuid4().hex[:10]}"
+    schema = dj.Schema(name, connection=conn)
+
+    class Typed(dj.Manual):
+        definition = "id : int32\n---\n" + "\n".join(f"{n} = null : {t}" for n, t in TYPES.items())
+
+    try:
+        schema(Typed)
+        Typed.insert([row(i) for i in range(ROWS)])
+        _kill_during_export(conn, Typed, server_for("mysql"))
+    finally:
+        conn.execute(conn.adapter.drop_schema_sql(name))
+
+
+def _kill_during_export(conn: dj.Connection, typed: Any, server: Server) -> None:
     q = conn.adapter.quote
     schema = arrow_schema(typed)
     columns = ", ".join(f"a.{q(n)} AS {q(n)}" for n in schema.names)
