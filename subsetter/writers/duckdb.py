@@ -166,6 +166,9 @@ class DuckDBWriter:
         con.execute(f"SET memory_limit = {literal(self.memory_limit)}")
         con.execute(f"SET threads = {self.threads}")
         con.execute("SET preserve_insertion_order = false")
+        # one transaction for the whole file: a commit per table cost ~20 ms each (200 tables:
+        # 8.0 s instead of 4.2 s), and nothing of a failed run needs to be undone anyway
+        con.execute("BEGIN TRANSACTION")
         for statement in _METADATA_DDL:
             con.execute(statement)
         for schema in dict.fromkeys(m.schema for m in tables):
@@ -278,7 +281,10 @@ class DuckDBWriter:
                 raise failure[0] from err
             raise
         finally:
-            con.unregister(view)
+            try:
+                con.unregister(view)
+            except duckdb.Error:  # the transaction failed: the file is deleted by abort()
+                pass
         if failure:
             raise failure[0]
         if self.primary_keys and meta.primary_key:
@@ -287,6 +293,10 @@ class DuckDBWriter:
                 f"ALTER TABLE {quote(meta.schema)}.{quote(meta.table)} "
                 f"ADD PRIMARY KEY ({', '.join(map(quote, meta.primary_key))})"
             )
+            # a child's foreign key finds a key added in the same transaction: DuckDB 2.0
+            # fails inside (INTERNAL Error, VerifyForeignKey); commit it first
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
         con.execute(
             f'UPDATE {META_SCHEMA}.tables SET "rows" = ? WHERE schema_name = ? AND table_name = ?',
             [rows, meta.schema, meta.table],
@@ -302,6 +312,7 @@ class DuckDBWriter:
         self._con.execute(
             f"INSERT INTO {META_SCHEMA}.manifest VALUES (?)", [json.dumps(manifest, default=str)]
         )
+        self._con.execute("COMMIT")
         self._con.execute("CHECKPOINT")
         self._con.close()
         self._con = None
