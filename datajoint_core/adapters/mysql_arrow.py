@@ -9,8 +9,10 @@ columns of every core type (MariaDB 10.11, mysqlclient): 1.0-1.3x the time of fe
 same rows unconverted through mysqlclient's unbuffered cursor, which is what the server's text
 encoding costs anyway; pymysql's typed rows take 4-5x as long.
 
-The CSV line: NULL is an empty unquoted field; strings are quoted with ``"`` doubled; binary
-values are quoted upper-case hex (``""`` is an empty value), decoded with numpy afterwards.
+The CSV line: NULL is an empty unquoted field; strings are quoted with ``"`` doubled; a uuid is
+quoted upper-case hex, decoded with numpy afterwards. Blobs (``bytes``, ``<blob>``: any size) are
+not in the line but come as columns of their own, as they are: hex would double them, and a line
+longer than the server's ``max_allowed_packet`` would come back NULL.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+
+from ..errors import QueryError
 
 if TYPE_CHECKING:
     import pyarrow
@@ -34,7 +38,8 @@ ALIAS = "_dj_rows"
 
 
 def _kind(field: pyarrow.Field) -> str:
-    """How a column travels: ``typed`` (parsed as is), ``text`` (quoted) or ``binary`` (hex)."""
+    """How a column travels: in the line ``typed`` (parsed as is), ``text`` (quoted) or ``hex``
+    (a uuid); or ``raw``: a result column of its own (blobs)."""
     import pyarrow as pa
 
     t = field.type
@@ -49,8 +54,10 @@ def _kind(field: pyarrow.Field) -> str:
         or pa.types.is_timestamp(t)
     ):
         return "typed"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return "binary"
+    if pa.types.is_fixed_size_binary(t):
+        return "hex"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "raw"
     return "text"
 
 
@@ -73,20 +80,25 @@ def packed_sql(sql: str, schema: pyarrow.Schema, quote: Callable[[str], str]) ->
         order = f" ORDER BY {_qualify(match.group(1))}"
     elif re.search(r"\bORDER\s+BY\b", sql, re.IGNORECASE):
         return None  # an ORDER BY we cannot move out (expressions, or not at the end)
-    fields = []
+    fields, raw = [], []
     for field in schema:
         column = f"{ALIAS}.{quote(field.name)}"
         kind = _kind(field)
+        if kind == "raw":
+            raw.append(column)
+            continue
         if kind == "text":
             text = f"CONVERT({column} USING utf8mb4)"
             value = f"CONCAT('\"', REPLACE({text}, '\"', '\"\"'), '\"')"
-        elif kind == "binary":
+        elif kind == "hex":
             value = f"CONCAT('\"', HEX({column}), '\"')"
         else:
             value = column
         fields.append(f"IFNULL({value}, '')")
+    if not fields:
+        return None  # nothing to pack: the rows are fetched as they are
     line = f"CAST(CONCAT_WS(',', {', '.join(fields)}) AS BINARY)"
-    return f"SELECT {line} FROM ({inner}) AS {ALIAS}{order}"
+    return f"SELECT {', '.join([line, *raw])} FROM ({inner}) AS {ALIAS}{order}"
 
 
 def _qualify(terms: str) -> str:
@@ -155,12 +167,10 @@ def _convert(column: pyarrow.Array, field: pyarrow.Field) -> pyarrow.Array:
     import pyarrow.compute as pc
 
     t = field.type
-    kind = _kind(field)
-    if kind == "binary":
-        binary = unhex(column)
-        if isinstance(t, pa.BaseExtensionType):  # uuid: binary(16)
-            return pa.ExtensionArray.from_storage(t, binary.cast(t.storage_type))
-        return binary.cast(t)
+    if _kind(field) == "hex":  # a uuid: binary(16)
+        storage = t.storage_type if isinstance(t, pa.BaseExtensionType) else t
+        array = unhex(column).cast(storage)
+        return pa.ExtensionArray.from_storage(t, array) if storage is not t else array
     declared = (field.metadata or {}).get(b"datajoint.type", b"")
     if declared.startswith(b"char("):  # a CHAR's padding is not data (as fetch trims it)
         column = pc.utf8_rtrim(column, characters=" ")
@@ -171,36 +181,51 @@ def _convert(column: pyarrow.Array, field: pyarrow.Field) -> pyarrow.Array:
     return column if column.type == t else column.cast(t)
 
 
-def parse_lines(text: bytes, schema: pyarrow.Schema) -> pyarrow.RecordBatch:
-    """A batch of ``schema`` from the newline-terminated CSV lines of :func:`packed_sql`."""
+def parse_lines(
+    text: bytes, schema: pyarrow.Schema, raw: Sequence[Sequence[Any]] = ()
+) -> pyarrow.RecordBatch:
+    """A batch of ``schema`` from newline-terminated CSV lines of :func:`packed_sql` and the
+    values of its ``raw`` columns (in schema order)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    packed = [f for f in schema if _kind(f) != "raw"]
     table = pacsv.read_csv(
         pa.py_buffer(text),
-        read_options=pacsv.ReadOptions(column_names=schema.names, block_size=len(text) + 1),
+        read_options=pacsv.ReadOptions(
+            column_names=[f.name for f in packed], block_size=len(text) + 1
+        ),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
-            column_types={f.name: _parse_type(f) for f in schema},
+            column_types={f.name: _parse_type(f) for f in packed},
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
             null_values=[""],
         ),
     )
-    arrays = [_convert(table.column(i).combine_chunks(), f) for i, f in enumerate(schema)]
+    values = iter(raw)
+    arrays = [
+        pa.array(next(values), type=f.type)
+        if _kind(f) == "raw"
+        else _convert(table.column(f.name).combine_chunks(), f)
+        for f in schema
+    ]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+Rows = Sequence[Sequence[Any]]
+
+
 def stream_packed(
-    fetch: Callable[[int], Sequence[Sequence[bytes]]], schema: pyarrow.Schema, batch_rows: int
+    fetch: Callable[[int], Rows], schema: pyarrow.Schema, batch_rows: int
 ) -> Iterator[pyarrow.RecordBatch]:
-    """Record batches from ``fetch(n)``, which returns up to ``n`` one-column rows (none at
-    the end of the result).
+    """Record batches from ``fetch(n)``, which returns up to ``n`` rows of :func:`packed_sql`
+    (none at the end of the result).
 
     A thread fetches (the driver waits for the server with the GIL released) while this one
     parses the previous lines, so the server's encoding and the client's parsing overlap.
     """
-    lines: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
+    chunks: queue.Queue[tuple[bytes, list[Any]] | BaseException | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def produce() -> None:
@@ -209,24 +234,32 @@ def stream_packed(
                 rows = fetch(batch_rows)
                 if not rows:
                     break
-                # the last field of the last line may be empty (a NULL): end it with a newline
-                lines.put(b"\n".join([r[0] for r in rows]) + b"\n")
-            lines.put(None)
+                try:
+                    # the last field of the last line may be empty (NULL): end it with a newline
+                    text = b"\n".join([r[0] for r in rows]) + b"\n"
+                except TypeError:  # a NULL line: CONCAT gave up
+                    raise QueryError(
+                        "a row is longer than the server's max_allowed_packet once packed for "
+                        "the export; raise max_allowed_packet"
+                    ) from None
+                raw = [[r[i] for r in rows] for i in range(1, len(rows[0]))]
+                chunks.put((text, raw))
+            chunks.put(None)
         except BaseException as err:  # raised in the reading thread
-            lines.put(err)
+            chunks.put(err)
 
     thread = threading.Thread(target=produce, name="mysql-arrow", daemon=True)
     thread.start()
     try:
-        while (item := lines.get()) is not None:
+        while (item := chunks.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
-            yield parse_lines(item, schema)
+            yield parse_lines(item[0], schema, item[1])
     finally:
         stop.set()
         while thread.is_alive():  # unblock a producer waiting on a full queue
             try:
-                lines.get(timeout=0.05)
+                chunks.get(timeout=0.05)
             except queue.Empty:
                 pass
         thread.join()
