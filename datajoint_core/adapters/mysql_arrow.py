@@ -34,6 +34,7 @@ _TERM = rf"{_IDENT}(?:\s+(?:ASC|DESC))?"
 _ORDER_BY = re.compile(rf"\s+ORDER\s+BY\s+({_TERM}(?:\s*,\s*{_TERM})*)\s*$", re.IGNORECASE)
 _ORDER_TERM = re.compile(rf"({_IDENT})(?:\s+(?:ASC|DESC))?", re.IGNORECASE)
 _NIBBLES = None
+_FETCH_ROWS = 5_000
 ALIAS = "_dj_rows"
 
 
@@ -193,7 +194,7 @@ def parse_lines(
     table = pacsv.read_csv(
         pa.py_buffer(text),
         read_options=pacsv.ReadOptions(
-            column_names=[f.name for f in packed], block_size=len(text) + 1
+            column_names=[f.name for f in packed], block_size=len(text) + 1, use_threads=False
         ),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
@@ -225,25 +226,41 @@ def stream_packed(
     A thread fetches (the driver waits for the server with the GIL released) while this one
     parses the previous lines, so the server's encoding and the client's parsing overlap.
     """
-    chunks: queue.Queue[tuple[bytes, list[Any]] | BaseException | None] = queue.Queue(maxsize=2)
+    chunks: queue.Queue[tuple[bytes, list[Any]] | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
+
+    def lines(rows: Rows) -> bytes:
+        try:
+            # the last field of the last line may be empty (NULL): end it with a newline
+            return b"\n".join([r[0] for r in rows]) + b"\n"
+        except TypeError:  # a NULL line: CONCAT gave up
+            raise QueryError(
+                "a row is longer than the server's max_allowed_packet once packed for the "
+                "export; raise max_allowed_packet"
+            ) from None
 
     def produce() -> None:
         try:
-            while not stop.is_set():
-                rows = fetch(batch_rows)
-                if not rows:
-                    break
-                try:
-                    # the last field of the last line may be empty (NULL): end it with a newline
-                    text = b"\n".join([r[0] for r in rows]) + b"\n"
-                except TypeError:  # a NULL line: CONCAT gave up
-                    raise QueryError(
-                        "a row is longer than the server's max_allowed_packet once packed for "
-                        "the export; raise max_allowed_packet"
-                    ) from None
-                raw = [[r[i] for r in rows] for i in range(1, len(rows[0]))]
-                chunks.put((text, raw))
+            done = False
+            while not done and not stop.is_set():
+                # small fetches, joined at once: the rows' Python objects are short-lived
+                # (50k rows at a time took 350 MB on 1M rows of 20 columns, 10k 215 MB)
+                parts: list[bytes] = []
+                raw: list[list[Any]] = []
+                count = 0
+                while count < batch_rows:
+                    rows = fetch(min(_FETCH_ROWS, batch_rows - count))
+                    if not rows:
+                        done = True
+                        break
+                    parts.append(lines(rows))
+                    extra = [[r[i] for r in rows] for i in range(1, len(rows[0]))]
+                    for values, more in zip(raw, extra):
+                        values.extend(more)
+                    raw = raw or extra
+                    count += len(rows)
+                if count:
+                    chunks.put((b"".join(parts), raw))
             chunks.put(None)
         except BaseException as err:  # raised in the reading thread
             chunks.put(err)
