@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..errors import DataJointError
 
@@ -66,6 +66,18 @@ class Catalog:
     primary_keys: dict[tuple[str, str], tuple[str, ...]]
     foreign_keys: tuple[ForeignKeyInfo, ...]
     indexes: tuple[IndexInfo, ...]
+
+
+class Reader(Protocol):
+    """What :meth:`Adapter.start_shared_snapshot` needs of a connection."""
+
+    def start_transaction(self, *, snapshot: bool = False) -> None: ...
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,14 @@ class Adapter:
 
     def server_identity(self, run: Run) -> ServerIdentity:
         """What the server reports about itself (see :class:`ServerIdentity`)."""
+        raise NotImplementedError
+
+    def start_shared_snapshot(
+        self, readers: Sequence[Reader], open_extra: Callable[[], Reader]
+    ) -> None:
+        """Start a read-only transaction on each of ``readers`` (none in one yet), all on the
+        same snapshot; ``open_extra()`` opens another connection to the same server. Raises
+        AccessError, saying what is missing, when the account may not synchronise readers."""
         raise NotImplementedError
 
     # Makes every later transaction of the session read-only, DDL included.
