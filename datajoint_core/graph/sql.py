@@ -14,13 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..condition import FALSE, Fragment, combine
+from ..condition import FALSE, Fragment, Raw, combine
 from .propagate import Mode, Propagation, Rule, Term, inline_copies
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from ..adapters.base import Adapter
+    from .subset import SubsetPlan
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class RestrictionSQL:
         if node not in self._conditions:
             parts = self.parts(node)
             needs = frozenset().union(*(p.needs for p in parts))
-            self._conditions[node] = (combine([p.fragment for p in parts], self.operator), needs)
+            any_of = self.propagation.restrictions[node].any_of
+            operator = "OR" if any_of else self.operator
+            self._conditions[node] = (combine([p.fragment for p in parts], operator), needs)
         return self._conditions[node]
 
     def parts(self, node: str) -> list[Part]:
@@ -194,3 +197,65 @@ class RestrictionSQL:
         return Fragment(
             f"{head.sql}SELECT count(*) FROM {node} WHERE {cond.sql}", head.params + cond.params
         )
+
+
+def sample_condition(adapter: Adapter, key: Sequence[str], percent: float, seed: int) -> Raw:
+    """About ``percent`` % of rows, chosen by a hash of the primary key ``key`` and ``seed``:
+    deterministic, and the same on every table that carries that key."""
+    parts = ", ".join(adapter.cast_text_sql(adapter.quote(k)) for k in key)
+    hashed = adapter.random_hash_sql(f"CONCAT_WS('|', %s, {parts})")
+    threshold = round(percent * 10_000)
+    return Raw(Fragment(f"MOD({hashed}, 1000000) < {threshold}", (str(seed),)), frozenset(key))
+
+
+class SubsetSQL:
+    """The SQL of a :class:`~datajoint_core.graph.subset.SubsetPlan`: each table's rows, count
+    and key set, with the CTEs they need (restricted tables and referenced ancestors alike)."""
+
+    def __init__(
+        self,
+        plan: SubsetPlan,
+        adapter: Adapter,
+        graph: nx.MultiDiGraph,
+        sql: RestrictionSQL | None,
+    ) -> None:
+        self.plan = plan
+        self.adapter = adapter
+        self.graph = graph
+        self._sql = sql
+
+    def _restricted(self, node: str) -> bool:
+        return self._sql is not None and self._sql.is_restricted(node)
+
+    def select(self, node: str, fields: Sequence[str], *, ordered: bool = True) -> Fragment:
+        """``SELECT fields`` of the rows the subset keeps of ``node``; ``ordered`` sorts them
+        by the primary key (the same rows in the same order from the same source state)."""
+        q = self.adapter.quote
+        if self._restricted(node):
+            assert self._sql is not None
+            base = self._sql.select(node, fields)
+        else:
+            base = Fragment(f"SELECT {', '.join(q(c) for c in fields)} FROM {node}")
+        if not ordered:
+            return base
+        order = ", ".join(q(k) for k in self.graph.nodes[node]["primary_key"])
+        return Fragment(f"{base.sql} ORDER BY {order}", base.params)
+
+    def count(self, node: str) -> Fragment:
+        if self._restricted(node):
+            assert self._sql is not None
+            return self._sql.count(node)
+        return Fragment(f"SELECT count(*) FROM {node}")
+
+    def key_set(self, node: str) -> Raw:
+        """A restriction selecting, by primary key, the rows the subset keeps of ``node``
+        (valid on ``node`` and on any query with its key's columns)."""
+        q = self.adapter.quote
+        key = list(self.graph.nodes[node]["primary_key"])
+        select = self.select(node, key, ordered=False)
+        cols = ", ".join(q(c) for c in key)
+        target = cols if len(key) == 1 else f"({cols})"
+        fragment = Fragment(
+            f"{target} IN (SELECT {cols} FROM ({select.sql}) AS _keys)", select.params
+        )
+        return Raw(fragment, frozenset(key))
