@@ -32,7 +32,7 @@ from .propagate import (
     topological_order,
     upward_attr_map,
 )
-from .sql import RestrictionSQL, SubsetSQL
+from .sql import RestrictionSQL, SubsetSQL, literal_keys
 from .subset import Upstream, plan_subset
 
 if TYPE_CHECKING:
@@ -373,8 +373,8 @@ class Diagram:
                     continue
                 seen[(part, master)] = keys
                 changed = True
-                fragment = _literal_keys(
-                    self.connection, [m for _, m in pairs], sorted(keys, key=repr)
+                fragment = literal_keys(
+                    self.connection.adapter, [m for _, m in pairs], sorted(keys, key=repr)
                 )
                 if (part, master) in added:
                     self._fragments[added[(part, master)]] = fragment
@@ -555,21 +555,3 @@ def _seed_fragment(table: Any) -> Fragment:
         return Fragment(f"{target} IN (SELECT {cols} FROM ({inner.sql}) AS _top)", inner.params)
     where = table.where_fragment()
     return where if where is not None else Fragment("1 = 1")
-
-
-def _literal_keys(
-    connection: Connection, columns: list[str], keys: Iterable[tuple[Any, ...]]
-) -> Fragment:
-    """``(cols) IN ((%s, %s), ...)``: a set of keys frozen as parameters."""
-    rows = list(keys)
-    if not rows:
-        return Fragment("1 = 0")
-    q = connection.adapter.quote
-    if len(columns) == 1:
-        marks = ", ".join(["%s"] * len(rows))
-        return Fragment(f"{q(columns[0])} IN ({marks})", tuple(r[0] for r in rows))
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    cols = "(" + ", ".join(q(c) for c in columns) + ")"
-    return Fragment(
-        f"{cols} IN ({', '.join([row] * len(rows))})", tuple(v for r in rows for v in r)
-    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..condition import FALSE, Fragment, Raw, combine
 from .propagate import Mode, Propagation, Rule, Term, inline_copies
@@ -189,6 +189,35 @@ class RestrictionSQL:
             f"{head.sql}{verb} {select} FROM {node} WHERE {cond.sql}", head.params + cond.params
         )
 
+    def delete_statements(self, node: str) -> list[Fragment]:
+        """The DELETE statements of one restricted table.
+
+        Where the server has a multi-table DELETE (MariaDB runs ``DELETE ... WHERE k IN (SELECT
+        ...)`` as a scan with a subquery per row), each term of the OR-combined condition is its
+        own statement, a semijoin term joining its source's key set; elsewhere one
+        ``WITH ... DELETE``.
+        """
+        adapter = self.adapter
+        key = list(self.graph.nodes[node]["primary_key"])
+        if not adapter.multi_table_delete:
+            cond, needs = self.condition(node)
+            head = self._with(needs, [node])
+            text = adapter.delete_restricted_sql(node, key, head.sql, cond.sql)
+            return [Fragment(text, head.params + cond.params)]
+        statements = []
+        q = adapter.quote
+        for part in self.parts(node):
+            head = self._with(part.needs, [node])
+            if part.source is None:
+                text = adapter.delete_restricted_sql(node, key, head.sql, part.fragment.sql)
+                statements.append(Fragment(text, head.params + part.fragment.params))
+                continue
+            cols = ", ".join(f"{q(p)} AS {q(c)}" for c, p in part.pairs)
+            keys = f"{head.sql}SELECT DISTINCT {cols} FROM {part.source}"
+            text = adapter.delete_joined_sql(node, [c for c, _ in part.pairs], keys)
+            statements.append(Fragment(text, head.params))
+        return statements
+
     def count(self, node: str) -> Fragment:
         if not self.is_restricted(node):
             return Fragment(f"SELECT count(*) FROM {node}")
@@ -259,3 +288,21 @@ class SubsetSQL:
             f"{target} IN (SELECT {cols} FROM ({select.sql}) AS _keys)", select.params
         )
         return Raw(fragment, frozenset(key))
+
+
+def literal_keys(
+    adapter: Adapter, columns: Sequence[str], keys: Iterable[Sequence[Any]]
+) -> Fragment:
+    """``(cols) IN ((%s, %s), ...)``: a set of keys frozen as parameters (``1 = 0`` for none)."""
+    rows = list(keys)
+    if not rows:
+        return Fragment("1 = 0")
+    q = adapter.quote
+    if len(columns) == 1:
+        marks = ", ".join(["%s"] * len(rows))
+        return Fragment(f"{q(columns[0])} IN ({marks})", tuple(r[0] for r in rows))
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    cols = "(" + ", ".join(q(c) for c in columns) + ")"
+    return Fragment(
+        f"{cols} IN ({', '.join([row] * len(rows))})", tuple(v for r in rows for v in r)
+    )
