@@ -291,7 +291,7 @@ class Diagram:
             raise DataJointError(
                 "the restriction comes from a different connection than the diagram"
             )
-        node = table.full_table_name
+        node: str = table.full_table_name
         if node not in self.graph:
             raise DataJointError(f"{node} is not in this diagram")
         seed_id = len(self._fragments)
