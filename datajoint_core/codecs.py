@@ -21,7 +21,8 @@ Subclassing :class:`Codec` with a ``name`` registers it::
 datajoint_core declares such attributes but cannot write or read their objects.
 
 The registry is process-wide, as the reference's is: codecs belong to code, not to a
-connection.
+connection. The built-in codecs (``datajoint_core.builtin_codecs``) register when the package
+is imported.
 """
 
 from __future__ import annotations
@@ -273,6 +274,8 @@ def encode_attribute(
     if value is None or not chain:
         return value, stored
     chain[0].validate(value)
+    if context is None and attr.origin is not None:  # a column of a table: its names
+        context = {"schema": attr.origin[0], "table": attr.origin[1]}
     info = dict(context or {})
     pk = dict(info.pop("key", None) or {})
     codec_context = {k: info.get(k) for k in ("schema", "table", "field", "config")}
@@ -320,26 +323,3 @@ def attribute_decoder(
         return value
 
     return decode
-
-
-def decode_attribute(
-    attr: Attribute, data: Any, squeeze: bool = False, connection: Any = None
-) -> Any:
-    """The Python value of one fetched value of ``attr`` (the reference's helper)."""
-    from .fetch import decoder
-
-    if data is None:
-        return None
-    config = getattr(connection, "config", None)
-    if attr.type.startswith("<"):
-        value = attribute_decoder(attr, decoder, config)(data)
-    else:
-        plain = decoder(attr)
-        value = plain(data) if plain is not None else data
-    if squeeze and hasattr(value, "squeeze"):
-        value = value.squeeze()
-    return value
-
-
-# the built-in codecs register on import
-from . import builtin_codecs as _builtin_codecs  # noqa: E402, F401

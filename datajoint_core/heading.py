@@ -52,7 +52,9 @@ class Attribute:
     source: str | None = None  # the column this attribute is renamed from
     # the core type as the definition wrote it (kept in the column comment), as the reference's
     # ``Attribute.original_type``: ``"enum('a', 'b')"`` where ``type`` is ``"enum('a','b')"``
-    original_type: str | None = None
+    original_type: str | None = field(default=None, compare=False)
+    # (schema, table) of the column read from the catalog: the context codecs are given
+    origin: tuple[str, str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_hidden(self) -> bool:
@@ -172,6 +174,19 @@ class Heading:
     def has_autoincrement(self) -> bool:
         return any(a.autoincrement for a in self.attributes)
 
+    def __repr__(self) -> str:
+        """The heading as definition lines, one per attribute (as the reference prints it)."""
+        lines = [f"# {self.comment}"] if self.comment else []
+        in_key = True
+        for attr in self.attributes:
+            if in_key and not attr.in_key:
+                lines.append("---")
+                in_key = False
+            name = attr.name if attr.default is None else f"{attr.name}={attr.default}"
+            type_ = attr.type + (" auto_increment" if attr.autoincrement else "")
+            lines.append(f"{name:<20} : {type_:<28} # {attr.comment}")
+        return "\n".join(lines) + "\n"
+
     def __iter__(self) -> Iterator[Attribute]:
         return iter(self.attributes)
 
@@ -239,6 +254,7 @@ def attribute_from_column(column: ColumnInfo, in_key: bool, adapter: Adapter) ->
         autoincrement=column.autoincrement,
         declared=declared is not None,
         original_type=written if written is not None and not written.startswith("<") else None,
+        origin=(column.schema, column.table),
     )
 
 

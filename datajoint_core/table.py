@@ -75,7 +75,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
     read from the catalog when first used.
     """
 
-    definition: ClassVar[str] = ""
+    definition: ClassVar[str | None] = None  # the DataJoint definition of a declared class
     database: ClassVar[str | None] = None
     tier: ClassVar[Tier] = Tier.MANUAL
     declaration_context: ClassVar[Mapping[str, Any] | None] = None

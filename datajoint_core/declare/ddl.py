@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -165,13 +164,12 @@ def _default(attr: Attribute, adapter: Adapter) -> str:
         text = adapter.string_literal(text[1:-1].replace(text[0] * 2, text[0]))
     elif attr.type == "bool" and text.lower() in ("true", "false", "1", "0"):
         text = adapter.bool_literal(text.lower() in ("true", "1"))
-    elif text.split("(")[0].upper() not in _SQL_CONSTANTS and not _NUMBER.fullmatch(text):
-        text = adapter.string_literal(text)  # an unquoted word is a string, as in the reference
+    elif text.split("(")[0].upper() not in _SQL_CONSTANTS:
+        text = adapter.string_literal(text)  # quoted, numbers too, as the reference writes it
     return f" DEFAULT {text}"
 
 
 _SQL_CONSTANTS = frozenset({"CURRENT_TIMESTAMP", "NULL"})
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _fk_indexes(heading: Heading, adapter: Adapter) -> list[Index]:

@@ -12,14 +12,15 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataJointError, DeclarationError, QueryError
+from ..errors import AccessError, DataJointError, DeclarationError, QueryError
 from ..naming import Tier
 from .ddl import Declaration, Parent, declare
 from .parser import JOB_METADATA, PROVENANCE, AttributeSpec, ForeignKeySpec, parse_definition
 
 if TYPE_CHECKING:
     from ..connection import Connection
-    from ..table import Table
+
+Table = Any  # a table class or instance (table.py calls in here; this module never imports it)
 
 logger = logging.getLogger("datajoint_core")
 
@@ -59,14 +60,13 @@ def _evaluate(item: ForeignKeySpec, namespace: Mapping[str, Any], label: str) ->
 def resolve_parent(item: ForeignKeySpec, namespace: Mapping[str, Any], label: str) -> Parent:
     """The table (and the renames of its key) that a ``-> ...`` line references."""
     from ..expression import QueryExpression, as_expression
-    from ..table import Table
 
     target = _evaluate(item, namespace, label)
     where = f"{label}: line {item.line}: '-> {item.expression or item.ref}'"
-    expr = as_expression(target)
+    expr: Any = as_expression(target)
     if not isinstance(expr, QueryExpression):
         raise DeclarationError(f"{where} does not name a table")
-    if not isinstance(expr, Table) or expr.is_restricted:
+    if not hasattr(expr, "full_table_name") or expr.is_restricted:  # a table, or its proj()
         raise DeclarationError(
             f'{where}: Dependency "{item.expression or item.ref}" is not supported (yet). '
             "Use a base table or its projection."
@@ -101,8 +101,11 @@ def compile_declaration(
     conn = cls._class_connection
     assert conn is not None and cls.database is not None
     label = cls.__name__
-    definition = cls.definition if isinstance(cls.definition, str) else ""
-    spec = parse_definition(definition, label, platform)
+    if not isinstance(cls.definition, str):
+        raise NotImplementedError(
+            f"{label}: subclasses of Table must implement the property 'definition'"
+        )
+    spec = parse_definition(cls.definition, label, platform)
     parents = []
     for item in spec.items:
         if isinstance(item, ForeignKeySpec):
@@ -111,7 +114,7 @@ def compile_declaration(
 
 
 def _warn_native(cls: type[Table]) -> None:
-    spec = parse_definition(cls.definition, cls.__name__)
+    spec = parse_definition(str(cls.definition), cls.__name__)
     for item in spec.items:
         if isinstance(item, AttributeSpec) and not item.core:
             warnings.warn(
@@ -137,6 +140,12 @@ def declare_table(cls: type[Table], namespace: Mapping[str, Any]) -> None:
     try:
         for statement in declaration.statements:
             conn.execute(statement)
+    except AccessError as err:
+        raise AccessError(
+            f"Cannot declare table {conn.adapter.full_name(cls.database, name)}. Check that you "
+            f"have CREATE privilege on schema `{cls.database}` and REFERENCES privilege on any "
+            f"referenced parent tables: {err}"
+        ) from err
     except QueryError as err:
         raise DeclarationError(
             f"{cls.__name__}: the database refused to declare "
