@@ -66,7 +66,9 @@ def resolve_parent(item: ForeignKeySpec, namespace: Mapping[str, Any], label: st
     expr: Any = as_expression(target)
     if not isinstance(expr, QueryExpression):
         raise DeclarationError(f"{where} does not name a table")
-    if not hasattr(expr, "full_table_name") or expr.is_restricted:  # a table, or its proj()
+    if not hasattr(expr, "full_table_name") or getattr(
+        expr, "is_restricted", True
+    ):  # a table, or its proj()
         raise DeclarationError(
             f'{where}: Dependency "{item.expression or item.ref}" is not supported (yet). '
             "Use a base table or its projection."
