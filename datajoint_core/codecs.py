@@ -34,12 +34,11 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import DataJointError
 
-if TYPE_CHECKING:
-    from .heading import Attribute
+Attribute = Any  # a heading's Attribute (heading.py asks for codecs; this module never imports it)
 
 __all__ = [
     "Codec",

@@ -88,7 +88,7 @@ def encode(value: Any, attr: Attribute | None, adapter: Adapter) -> Any:
     if base.startswith("<"):  # codecs first: a one-element array stays an array
         from .codecs import encode_attribute
 
-        value, attr = encode_attribute(value, attr)  # type: ignore[arg-type]
+        value, attr = encode_attribute(value, attr)
         base = attr.base_type
         if value is None or base == "bytes":
             return value

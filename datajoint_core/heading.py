@@ -74,6 +74,54 @@ class Attribute:
         return _numpy_type(self)
 
     @property
+    def numeric(self) -> bool:
+        """A number (the reference's ``Attribute.numeric``)."""
+        return self.base_type in _NUMERIC_CORE or bool(
+            not self.core and (_INTEGER.fullmatch(self.type) or _FLOAT.fullmatch(self.type))
+        )
+
+    @property
+    def string(self) -> bool:
+        """Text, an enum or a date/time (the reference's ``Attribute.string``)."""
+        return self.base_type in ("char", "varchar", "enum", "date", "datetime")
+
+    @property
+    def json(self) -> bool:
+        return self.base_type == "json"
+
+    @property
+    def uuid(self) -> bool:
+        return self.base_type == "uuid"
+
+    @property
+    def is_blob(self) -> bool:
+        """Stored as bytes: ``bytes``, a codec stored as bytes, or a native blob."""
+        if self.type.startswith("<"):
+            from .codecs import resolve_dtype
+
+            try:
+                return resolve_dtype(self.type)[0] == "bytes"
+            except DataJointError:
+                return False
+        return self.base_type == "bytes" or (not self.core and "blob" in self.type)
+
+    @property
+    def codec(self) -> Any:
+        """The outermost codec of a ``<...>`` type (None for other types)."""
+        if not self.type.startswith("<"):
+            return None
+        from .codecs import get_codec
+
+        return get_codec(self.type)
+
+    @property
+    def store(self) -> str | None:
+        """The store of ``<codec@store>`` ("" for the default store), else None."""
+        if not self.type.startswith("<") or "@" not in self.type:
+            return None
+        return self.type.strip("<>").partition("@")[2]
+
+    @property
     def base_type(self) -> str:
         """The type without parameters: ``'varchar(32)'`` -> ``'varchar'``."""
         return self.type.split("(")[0].strip()
@@ -271,6 +319,7 @@ def _normalised(written: str) -> str:
 _INTEGER = re.compile(r"((tiny|small|medium|big|)int|integer)(\s*\(.+\))?(\s+unsigned)?", re.I)
 _FLOAT = re.compile(r"(double|float|real|double precision)(\s*\(.+\))?(\s+unsigned)?", re.I)
 _CORE_INTEGERS = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "bool"})
+_NUMERIC_CORE = _CORE_INTEGERS | {"uint64", "float32", "float64", "decimal"}
 
 
 def _numpy_type(attr: Attribute) -> object:

@@ -111,6 +111,7 @@ class Schema:
     def _process(self, cls: type[Table], context: dict[str, Any]) -> None:
         cls._class_connection = self.connection
         cls.database = self.database
+        cls._document()
         catalog = self.connection.catalog
         if catalog.heading(self.database, cls._table_name()) is None:  # type: ignore[arg-type]
             if not self.create_tables:

@@ -30,6 +30,9 @@ logger = logging.getLogger("datajoint_core")
 _INSERT_PARAMS = 20_000  # parameters per INSERT statement
 
 
+_EXPLAINED = frozenset({"heading", "primary_key"})  # unbound classes raise for these
+
+
 class _TableMeta(type):
     """Lets a declared table class be used as its own instance: ``Session & key``."""
 
@@ -44,6 +47,8 @@ class _TableMeta(type):
         bindable = inspect.isfunction(raw) or isinstance(raw, property)
         if bindable and type.__getattribute__(cls, "_bound")():
             return getattr(cls(), name)
+        if name in _EXPLAINED and type.__getattribute__(cls, "definition") is not None:
+            return getattr(cls(), name)  # a table class not bound (yet): say why
         return super().__getattribute__(name)
 
     def __and__(cls, other: Any) -> QueryExpression:
@@ -167,6 +172,12 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """What a definition's ``-> ...`` references are evaluated in: the declaration
         context, ``self`` and the class's own name (a Part's name means the outer table)."""
         return {**context, "self": cls, cls.__name__: cls}
+
+    @classmethod
+    def _document(cls) -> None:
+        """Add the definition to the class's docstring (``help(Session)`` shows it)."""
+        if isinstance(cls.definition, str):
+            cls.__doc__ = f"{cls.__doc__ or ''}\nTable definition:\n\n{cls.definition}"
 
     @classmethod
     def _declare(cls, context: Mapping[str, Any]) -> None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -126,12 +127,32 @@ def _warn_native(cls: type[Table]) -> None:
             )
 
 
+_CAMEL = re.compile(r"[A-Z][A-Za-z0-9]*")
+
+
+def _check_class_name(name: str) -> None:
+    """CamelCase, as the reference requires; underscores are tolerated with a warning."""
+    if "_" in name:
+        warnings.warn(
+            f"Table class name `{name}` contains underscores. CamelCase names without "
+            "underscores are recommended.",
+            UserWarning,
+            stacklevel=5,
+        )
+    if not _CAMEL.fullmatch(name.replace("_", "")):
+        raise DataJointError(
+            f"Table class name `{name}` is invalid. Class names must be in CamelCase, starting "
+            "with a capital letter."
+        )
+
+
 def declare_table(cls: type[Table], namespace: Mapping[str, Any]) -> None:
     """Create the table of a class in its schema (with its ``~lineage`` rows)."""
     from .lineage import write_lineage
 
     conn = cls._class_connection
     assert conn is not None and cls.database is not None
+    _check_class_name(cls.__name__)
     name = cls._table_name()
     if len(name) > conn.adapter.max_table_name_length:
         raise DeclarationError(

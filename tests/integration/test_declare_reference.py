@@ -128,6 +128,43 @@ def test_catalogs_match(pair: dict[str, Any], reference_python: str, server: Ser
     assert ours["indexes"] == theirs["indexes"]
 
 
+def test_describe_declares_the_same_table(
+    pair: dict[str, Any], inst: dj.Instance, reference_python: str, server: Server
+) -> None:
+    """Each table declared again from its ``describe()`` text is the same table."""
+    texts = {}
+    for name, cls in pair["classes"].items():
+        texts[name] = cls.describe()
+        for part in ("Website", "Note"):
+            if hasattr(cls, part):
+                texts[f"{name}.{part}"] = getattr(cls, part).describe()
+    assert "enum('A+', 'A-', 'O+')" in texts["Profile"]  # the type as the definition wrote it
+    again = f"djtest_again_{uuid.uuid4().hex[:8]}"
+    classes = cases.tables(dj)
+    for cls in classes:
+        cls.definition = texts[cls.__name__]
+        for part in ("Website", "Note"):
+            if hasattr(cls, part):
+                getattr(cls, part).definition = texts[f"{cls.__name__}.{part}"]
+    schema = inst.Schema(again)
+    try:
+        context = {cls.__name__: cls for cls in classes}
+        for cls in classes:
+            schema(cls, context=context)
+        found = [
+            _comparable(run(reference_python, "columns", "--schema", name, server=server))
+            for name in (pair["ours"], again)
+        ]
+    finally:
+        inst.connection.execute(inst.connection.adapter.drop_schema_sql(again))
+    found[0]["columns"].pop("alterable")
+    found[0]["indexes"].pop("alterable")
+    texts_found = [
+        json.dumps(f, sort_keys=True).replace(n, "S") for f, n in zip(found, (pair["ours"], again))
+    ]
+    assert texts_found[0] == texts_found[1]
+
+
 def _ours(value: Any) -> Any:
     """Our fetched values in the reference script's JSON form."""
     if isinstance(value, str) and os.path.isfile(value):
