@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 from . import errors
+from .builtin_codecs import NpyRef, SchemaCodec
+from .codecs import Codec, get_codec, list_codecs
 from .condition import AndList, Not, Top
 from .connection import Connection
 from .context import config, conn
@@ -19,27 +21,33 @@ from .jobs import Job
 from .schema import Schema, VirtualModule, list_schemas, virtual_schema
 from .settings import Config
 from .table import FreeTable, Table
-from .user_tables import Computed, Imported, Lookup, Manual, Part
+from .user_tables import Compute, Computed, Entry, Imported, Ingest, Lookup, Manual, Part
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AndList",
+    "Codec",
+    "Compute",
     "Computed",
     "Config",
     "Connection",
     "DataJointError",
     "Diagram",
+    "Entry",
     "FreeTable",
     "Imported",
+    "Ingest",
     "Instance",
     "Job",
     "Lookup",
     "Manual",
     "Not",
+    "NpyRef",
     "Part",
     "QueryExpression",
     "Schema",
+    "SchemaCodec",
     "Table",
     "ThreadSafetyError",
     "Top",
@@ -49,6 +57,8 @@ __all__ = [
     "config",
     "conn",
     "errors",
+    "get_codec",
+    "list_codecs",
     "list_schemas",
     "virtual_schema",
 ]

@@ -61,11 +61,21 @@ class Schema:
         self.context = context
         self.create_tables = create_tables
         self.database: str | None = None
+        self._deferred: list[tuple[type[Table], dict[str, Any]]] = []
         if schema_name is not None:
             self.activate(schema_name, create_schema=create_schema)
 
-    def activate(self, schema_name: str, *, create_schema: bool = True) -> None:
-        """Bind to a schema in the database, creating it if allowed."""
+    def activate(
+        self,
+        schema_name: str,
+        *,
+        create_schema: bool = True,
+        connection: Connection | None = None,
+    ) -> None:
+        """Bind to a schema in the database, creating it if allowed; the classes decorated
+        before (``schema = dj.Schema()`` in a module) are declared now."""
+        if connection is not None:
+            self.connection = connection
         adapter = self.connection.adapter
         if not self.connection.fetchall(adapter.schema_exists_sql(), (schema_name,)):
             if not create_schema:
@@ -74,6 +84,9 @@ class Schema:
             logger.info("created schema %s", schema_name)
         self.database = schema_name
         self.connection.activated_schemas.add(schema_name)
+        deferred, self._deferred = self._deferred, []
+        for cls, context in deferred:
+            self._process(cls, context)
 
     @property
     def exists(self) -> bool:
@@ -84,27 +97,32 @@ class Schema:
         self, cls: type[Table], *, context: Mapping[str, Any] | None = None
     ) -> type[Table]:
         """Bind a table class to this schema and declare its table if it does not exist."""
-        if self.database is None:
-            raise DataJointError("the schema is not activated")
-        if issubclass(cls, Part) and cls.master is None:
-            raise DataJointError(f"Part table {cls.__name__} must be nested in its master class")
+        if issubclass(cls, Part):
+            raise DataJointError(
+                f"The schema decorator should not be applied to Part tables ({cls.__name__})."
+            )
         ctx = dict(context or self.context or _caller_context())
-        self._process(cls, ctx)
+        if self.database is None:  # declared when the schema is activated
+            self._deferred.append((cls, ctx))
+        else:
+            self._process(cls, ctx)
         return cls
 
     def _process(self, cls: type[Table], context: dict[str, Any]) -> None:
         cls._class_connection = self.connection
         cls.database = self.database
+        cls._document()
         catalog = self.connection.catalog
         if catalog.heading(self.database, cls._table_name()) is None:  # type: ignore[arg-type]
             if not self.create_tables:
                 raise DataJointError(f"table {cls.__name__} does not exist in {self.database}")
-            cls._declare({**context, cls.__name__: cls})
+            cls._declare(context)  # the class adds itself (a Part: its master) there
             if issubclass(cls, Lookup) and cls.contents:
                 cls().insert(cls.contents, skip_duplicates=True)
         elif issubclass(cls, Lookup) and cls.contents:
             cls().insert(cls.contents, skip_duplicates=True)
-        for name, member in list(vars(cls).items()):
+        inherited = {n: m for klass in reversed(cls.__mro__) for n, m in vars(klass).items()}
+        for name, member in inherited.items():  # a subclass's inherited Parts are its own
             if isinstance(member, type) and issubclass(member, Part) and name != "master":
                 member.master = cls
                 self._process(member, {**context, cls.__name__: cls})
