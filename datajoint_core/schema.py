@@ -99,7 +99,10 @@ class Schema:
         if catalog.heading(self.database, cls._table_name()) is None:  # type: ignore[arg-type]
             if not self.create_tables:
                 raise DataJointError(f"table {cls.__name__} does not exist in {self.database}")
-            cls._declare({**context, cls.__name__: cls})
+            # a Part's own name stays the outer one: `-> Website` inside Profile.Website
+            # names the module's Website, not the part itself (as the reference resolves it)
+            own = {} if issubclass(cls, Part) else {cls.__name__: cls}
+            cls._declare({**context, **own})
             if issubclass(cls, Lookup) and cls.contents:
                 cls().insert(cls.contents, skip_duplicates=True)
         elif issubclass(cls, Lookup) and cls.contents:
