@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import errors
 from .condition import AndList, Not, Top
 from .connection import Connection
@@ -14,6 +16,7 @@ from .context import config, conn
 from .errors import DataJointError, ThreadSafetyError
 from .expression import QueryExpression, U
 from .graph.diagram import Diagram
+from .insert import ValidationResult
 from .instance import Instance
 from .jobs import Job
 from .schema import Schema, VirtualModule, list_schemas, virtual_schema
@@ -36,6 +39,8 @@ __all__ = [
     "Job",
     "Lookup",
     "Manual",
+    "MatCell",
+    "MatStruct",
     "Not",
     "Part",
     "QueryExpression",
@@ -44,6 +49,7 @@ __all__ = [
     "ThreadSafetyError",
     "Top",
     "U",
+    "ValidationResult",
     "VirtualModule",
     "__version__",
     "config",
@@ -52,3 +58,12 @@ __all__ = [
     "list_schemas",
     "virtual_schema",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``dj.MatCell`` and ``dj.MatStruct`` without importing numpy with the package."""
+    if name in ("MatCell", "MatStruct"):
+        from . import blob
+
+        return getattr(blob, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
