@@ -17,6 +17,7 @@ import decimal
 import difflib
 import itertools
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ class Top:
         out: list[str] = []
         for item in (part.strip() for text in items for part in text.split(",")):
             name, _, direction = item.partition(" ")
-            if name.upper() == "KEY":
+            if name == "KEY":  # upper case only, as the reference: `key` may be an attribute
                 out += [f"{k} {direction.strip()}".strip() for k in primary_key]
             elif item:
                 out.append(item)
@@ -233,6 +234,7 @@ _LEGACY_FUNCTIONS = frozenset(
         "ELT",
     ]
 )
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 _BACKENDS = {"postgresql": "postgres", "mariadb": "mysql"}  # backend names -> sqlglot dialects
 
 
@@ -290,7 +292,6 @@ def _legacy_marks(text: str, tree: exp.Expression, dialect: str, names: set[str]
     """Whether text that parses in ``dialect`` is nevertheless MySQL: a MySQL-only function,
     ``INTERVAL 3 DAY``, or a double-quoted "identifier" that is no attribute (a MySQL string)."""
     import sqlglot
-    from sqlglot import exp
     from sqlglot.tokens import TokenType
 
     tokens = sqlglot.tokenize(text, read=dialect)
@@ -299,13 +300,13 @@ def _legacy_marks(text: str, tree: exp.Expression, dialect: str, names: set[str]
             return True
         if this.token_type == TokenType.RLIKE:  # REGEXP / RLIKE
             return True
-    for interval in tree.find_all(exp.Interval):
-        value = interval.this
-        if isinstance(value, exp.Literal) and not value.is_string:
-            return True
-    if names is not None:
-        for column in _outer_columns(tree):
-            if column.this.args.get("quoted") and column.name not in names:
+        if this.token_type == TokenType.INTERVAL and after.token_type == TokenType.NUMBER:
+            return True  # INTERVAL 3 DAY
+    for column in _outer_columns(tree):
+        if column.this.args.get("quoted"):
+            # a "quoted" name that is no attribute (or, unchecked, no name at all) is a string
+            unknown = column.name not in names if names is not None else None
+            if unknown or (unknown is None and not _IDENTIFIER.match(column.name)):
                 return True
     return False
 

@@ -249,13 +249,12 @@ class FetchMixin:
 
         >>> names, langs = Language.to_arrays("name", "language")   # doctest: +SKIP
         """
-        expr = self._apply_top(order_by, limit, offset)
         if not attrs:
-            rows = expr.to_dicts(squeeze=squeeze)
+            rows = self.to_dicts(order_by, limit, offset, squeeze)
             return _records(self.heading.names, rows)
         key = self.primary_key
         wanted = [*key, *(a for a in attrs if a not in key)] if include_key else list(attrs)
-        rows = expr.proj(*dict.fromkeys(wanted)).to_dicts(squeeze=squeeze)
+        rows = self.proj(*dict.fromkeys(wanted)).to_dicts(order_by, limit, offset, squeeze)
         arrays = [_array([r[a] for r in rows]) for a in attrs]
         if include_key:
             return ([{k: r[k] for k in key} for r in rows], *arrays)
