@@ -646,8 +646,8 @@ def _grouped(
 
 def _same_connection(a: QueryExpression, b: QueryExpression) -> None:
     mine, theirs = a._connection, b._connection
-    if isinstance(mine, CompileContext) and mine == theirs:  # type: ignore[unreachable]
-        return  # type: ignore[unreachable]  # two compile contexts of one adapter combine
+    if isinstance(mine, CompileContext) and mine == theirs:
+        return  # two compile contexts of one adapter combine
     if mine is not theirs:
         raise DataJointError(
             f"cannot combine {a._label} and {b._label}: they come from different connections"
