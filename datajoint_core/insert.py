@@ -366,6 +366,11 @@ def validate(table: Table, rows: Any, ignore_extra_fields: bool = False) -> Vali
                 encode_value(table, attr, value)
             except DataJointError as err:
                 errors.append((index, attr.name, str(err)))
+        errors += [  # as the reference also reports them
+            (index, k, f"Primary key field '{k}' is missing or NULL")
+            for k in table.primary_key
+            if values.get(k) is None and not heading[k].autoincrement
+        ]
     return ValidationResult(not errors, errors, len(rows))
 
 
