@@ -399,16 +399,6 @@ def check_syntax(text: str, dialect: str = LEGACY_DIALECT) -> frozenset[str]:
     return read_sql(text, dialect, None, "condition").columns
 
 
-def string_condition(heading: Heading, text: str, adapter: Adapter, table: str) -> Fragment:
-    """A restriction string checked against the heading and written for ``adapter``."""
-    read = read_sql(text, adapter.sqlglot_dialect, heading.names, table)
-    return Fragment(adapter.escape_percent(f"({read.sql})"))
-
-
-def string_columns(heading: Heading, text: str, adapter: Adapter, table: str) -> frozenset[str]:
-    return read_sql(text, adapter.sqlglot_dialect, heading.names, table).columns
-
-
 def translate(text: str, adapter: Adapter, names: Iterable[str] | None, table: str) -> str:
     """The SQL of a computed attribute (proj / aggr), checked and written for ``adapter``."""
     return read_sql(text, adapter.sqlglot_dialect, names, table, "expression").sql

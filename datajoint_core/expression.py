@@ -16,9 +16,7 @@ them by name alone.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .compile import CompileContext, Compiler, Lazy
@@ -35,11 +33,11 @@ from .condition import (
     negate,
     read_sql,
     records,
-    translate,
 )
 from .errors import DataJointError, UnknownAttributeError
 from .fetch import FetchMixin
-from .heading import Attribute, Heading
+from .heading import Heading
+from .operators import grouped, join_source, project, semijoin, union_source
 
 if TYPE_CHECKING:
     from .adapters.base import Adapter
@@ -48,11 +46,6 @@ if TYPE_CHECKING:
 
 Mentioned = frozenset[str] | None
 Condition = tuple["Sql | None", Mentioned]  # (None: no restriction at all, attributes named)
-
-_NAME = r"[A-Za-z_]\w*"
-_RENAME = re.compile(rf"^\s*(?P<name>{_NAME})\s*$")
-_DUPLICATE = re.compile(rf"^\s*\(\s*(?P<name>{_NAME})\s*\)\s*$")
-_CONSTANTS = {"NULL", "CURRENT_TIMESTAMP", "TRUE", "FALSE"}
 
 
 def _union(a: Mentioned, b: Mentioned) -> Mentioned:
@@ -357,32 +350,7 @@ class QueryExpression(FetchMixin):
         _same_connection(self, other)
         if semantic_check:
             assert_join_compatibility(self.heading, other.heading, "restrict")
-        q = self.adapter.quote
-        common = [n for n in self.heading.names if n in other.heading]
-        if not common:  # everything if the other is non-empty, else nothing
-
-            def exists(c: Compiler) -> Fragment:
-                sub = other._select(c, [])
-                return Fragment(f"EXISTS ({sub.sql})", sub.params)
-
-            return Lazy(exists), frozenset()
-        cols = ", ".join(q(c) for c in common)
-        target = cols if len(common) == 1 else f"({cols})"
-        nullable = [c for c in common if self.heading[c].nullable or other.heading[c].nullable]
-
-        def semijoin(c: Compiler) -> Fragment:
-            if not nullable:
-                sub = other._select(c, common)
-                return Fragment(f"{target} IN ({sub.sql})", sub.params)
-            # A NULL in the subquery would make NOT IN unknown for every row, and a NULL here
-            # would make the row match neither r & s nor r - s: keep the condition two-valued.
-            guard = " AND ".join(f"{q(n)} IS NOT NULL" for n in nullable)
-            alias = c.alias("n")
-            sub = other._select(c, common)
-            sql = f"{guard} AND {target} IN (SELECT * FROM ({sub.sql}) AS {alias} WHERE {guard})"
-            return Fragment(sql, sub.params)
-
-        return Lazy(semijoin), frozenset(common)
+        return semijoin(self, other)
 
     # -- projection ----------------------------------------------------------------------
     def proj(self, *attributes: Any, **named: str) -> QueryExpression:
@@ -391,48 +359,7 @@ class QueryExpression(FetchMixin):
         ``'-name'`` leaves one out."""
         base = self if self._plain() else self.as_subquery()
         heading = base.heading
-        renames: dict[str, str] = {}
-        copies: dict[str, str] = {}
-        computed: dict[str, str] = {}
-        for new, text in named.items():
-            found = _RENAME.match(text)
-            if found and found["name"] in heading and found["name"].upper() not in _CONSTANTS:
-                renames[new] = found["name"]
-            elif (found := _DUPLICATE.match(text)) and found["name"] in heading:
-                copies[new] = found["name"]
-            else:
-                computed[new] = text
-        keep = {k for k in heading.primary_key if k not in renames.values()}
-        excluded: set[str] = set()
-        for item in attributes:
-            if item is Ellipsis:
-                keep |= {a for a in heading.secondary_attributes if a not in renames.values()}
-            elif not isinstance(item, str):
-                raise DataJointError(f"{item!r} is not a valid data type for an attribute in .proj")
-            elif item.strip().startswith("-"):
-                excluded.add(heading[item.strip()[1:].strip()].name)
-            else:
-                keep.add(heading[item.strip()].name)
-        if excluded & set(heading.primary_key):
-            raise DataJointError(
-                f"{self._label}: cannot exclude primary key attribute(s) "
-                f"{sorted(excluded & set(heading.primary_key))}"
-            )
-        keep -= excluded
-        new_names = [*renames, *copies, *computed]
-        clash = sorted({n for n in new_names if n in keep or new_names.count(n) > 1})
-        if clash:
-            raise DataJointError(f"{self._label}: attribute(s) {clash} already exist")
-        attrs: list[Attribute] = []
-        for attr in heading:
-            if attr.name in keep:
-                attrs.append(attr)
-            for new, old in [*renames.items(), *copies.items()]:
-                if old == attr.name:
-                    attrs.append(replace(attr, name=new, source=old))
-        for new, text in computed.items():
-            sql = translate(text, self.adapter, heading.names, self._label)
-            attrs.append(Attribute(name=new, type="", core=False, expression=sql))
+        attrs, new_names = project(heading, attributes, named, self.adapter, self._label)
         if base._top is not None:
             # ORDER BY names resolve to the new attributes first: a dj.Top that orders by a name
             # the projection gives another meaning is applied in a subquery of its own
@@ -479,23 +406,9 @@ class QueryExpression(FetchMixin):
         heading = self.heading.plain().join(
             right.heading.plain(), nullable_pk=left and not determined, left=left
         )
-        q = self.adapter.quote
-        a, b = self, right
-
-        def build(c: Compiler) -> Fragment:
-            first, second = _operands(a, b, c)
-            kind = "LEFT JOIN" if left else "JOIN"
-            if common:
-                on = f" USING ({', '.join(q(n) for n in common)})"
-            elif left:
-                on = " ON TRUE"
-            else:
-                kind, on = "CROSS JOIN", ""
-            sql = f"{first.sql} {kind} {second.sql}{on}"
-            return Fragment(sql, first.params + second.params)
-
         label = f"{self._label} * {right._label}"
-        return QueryExpression._make(self._connection, heading, Lazy(build), label)
+        source = join_source(self, right, common, left)
+        return QueryExpression._make(self._connection, heading, source, label)
 
     def __mul__(self, other: Any) -> QueryExpression:
         return self.join(other)
@@ -563,12 +476,8 @@ class QueryExpression(FetchMixin):
         first = first.as_subquery() if first._top is not None else first
         second = second.as_subquery() if second._top is not None else second
 
-        def build(c: Compiler) -> Fragment:
-            alias = c.alias("u")
-            a, b = first._select(c, names), second._select(c, names)
-            return Fragment(f"({a.sql} UNION {b.sql}) AS {alias}", a.params + b.params)
-
-        return QueryExpression._make(self._connection, heading, Lazy(build), self._label)
+        source = union_source(first, second, names)
+        return QueryExpression._make(self._connection, heading, source, self._label)
 
     # -- counting ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -612,36 +521,12 @@ class QueryExpression(FetchMixin):
         return preview_html(self)
 
 
-def _operands(a: QueryExpression, b: QueryExpression, c: Compiler) -> tuple[Fragment, Fragment]:
-    """The two sides of a join: a table itself where it is bare (and not the other side's
-    table too), else a derived table."""
-    first = a._from.render(c) if a._bare_table() else a._derived("j").render(c)
-    if b._bare_table() and b._from.render(c).sql != first.sql:
-        return first, b._from.render(c)
-    return first, b._derived("j").render(c)
-
-
 def _grouped(
     joined: QueryExpression, group: Heading, named: Mapping[str, str], label: str
 ) -> QueryExpression:
     """GROUP BY ``group``'s attributes over ``joined`` with the named aggregate expressions."""
-    adapter = joined.adapter
-    q = adapter.quote
-    names = group.names
-    computed = {
-        new: translate(sql, adapter, joined.heading.names, label) for new, sql in named.items()
-    }
-    select = [q(n) for n in names] + [f"({sql}) AS {q(new)}" for new, sql in computed.items()]
-    by = f" GROUP BY {', '.join(q(n) for n in names)}" if names else ""
-
-    def build(c: Compiler) -> Fragment:
-        outer, inner_alias = c.alias("a"), c.alias("g")
-        inner = joined._select(c)
-        sql = f"SELECT {', '.join(select)} FROM ({inner.sql}) AS {inner_alias}{by}"
-        return Fragment(f"({sql}) AS {outer}", inner.params)
-
-    attrs = [*group.plain(), *(Attribute(name=n, type="", core=False) for n in computed)]
-    return QueryExpression._make(joined._connection, group.derive(attrs), Lazy(build), label)
+    heading, source = grouped(joined, group, named, label)
+    return QueryExpression._make(joined._connection, heading, source, label)
 
 
 def _same_connection(a: QueryExpression, b: QueryExpression) -> None:
