@@ -134,10 +134,13 @@ def missing(value: Any, attr: Attribute) -> bool:
     return attr.base_type in _NUMERIC and isinstance(value, float) and value != value
 
 
-def encode_row(table: Table, row: Any, ignore_extra: bool) -> tuple[tuple[str, ...], list[Any]]:
-    """(fields, driver parameters) of one row, checked against the heading."""
+def encode_row(
+    table: Table, row: Any, ignore_extra: bool, warn: bool = True
+) -> tuple[tuple[str, ...], list[Any], bool]:
+    """(fields, driver parameters, it was positional) of one row, checked against the heading;
+    a positional row warns (``warn``), as in the reference."""
     values, positional = _as_mapping(table, row)
-    if positional:
+    if positional and warn:
         warnings.warn(
             "Positional inserts (tuples/lists) are deprecated and will be removed in a future "
             "version. Use dict with explicit field names instead: "
@@ -168,7 +171,7 @@ def encode_row(table: Table, row: Any, ignore_extra: bool) -> tuple[tuple[str, .
             f"{table._label}: the row {_short(values)} lacks attribute(s) {absent}, which have "
             "no default"
         )
-    return tuple(fields), [encode_value(table, heading[n], values[n]) for n in fields]
+    return tuple(fields), [encode_value(table, heading[n], values[n]) for n in fields], positional
 
 
 def _short(row: Mapping[str, Any]) -> str:
@@ -244,8 +247,10 @@ def chunks(
 ) -> Iterator[tuple[list[str], list[list[Any]]]]:
     """(fields, encoded rows) in chunks of rows that share the same fields."""
     pending: dict[tuple[str, ...], list[list[Any]]] = {}
+    warned = False  # once per insert, not once per row
     for row in source_rows(table, rows):
-        fields, values = encode_row(table, row, ignore_extra)
+        fields, values, positional = encode_row(table, row, ignore_extra, warn=not warned)
+        warned = warned or positional
         chunk = pending.setdefault(fields, [])
         chunk.append(values)
         limit = batch_size or max(1, INSERT_PARAMS // max(1, len(fields)))
