@@ -94,10 +94,11 @@ class Heading:
     indexes: tuple[Index, ...] = ()
     # the table's schema has a ``~lineage`` table: namesakes are checked by lineage
     lineage_available: bool = field(default=False, compare=False)
-    _by_name: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+    # an index of ``attributes`` by name, made for each heading (``replace`` makes a new one)
+    _by_name: dict[str, Attribute] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_name.update({a.name: a for a in self.attributes})
+        object.__setattr__(self, "_by_name", {a.name: a for a in self.attributes})
 
     def __repr__(self) -> str:
         """The heading in the definition format, one line per attribute (as the reference)."""
@@ -303,7 +304,7 @@ def _inherit_types(
                         attrs[i] = replace(mine, type=theirs.type, core=theirs.core)
                         changed = True
             if changed:
-                headings[key] = replace(heading, attributes=tuple(attrs), _by_name={})
+                headings[key] = replace(heading, attributes=tuple(attrs))
                 by_name[adapter.full_name(*key)] = headings[key]
             changed = changed or before
         if not changed:

@@ -93,8 +93,7 @@ def diagram(path: str | os.PathLike[str] | Recipe, fmt: str = "mermaid") -> str:
     try:
         with inst.connection.snapshot():
             plan = _plan(recipe, inst.connection)
-            shown = plan.diagram._copy()
-            shown.nodes_to_show = {t.node for t in plan.tables}
+            shown = plan.diagram.showing(t.node for t in plan.tables)
             render = {"mermaid": shown.make_mermaid, "dot": shown.make_dot, "svg": shown.make_svg}
             return render[fmt]()
     except dj.DataJointError as err:

@@ -108,7 +108,7 @@ def validate(recipe: str) -> None:
 
 def _plan_rows(plan: Any) -> list[dict[str, Any]]:
     return [
-        {"table": t.display, "rows": t.count, "status": t.status, "reason": t.reason}
+        {"table": t.display, "rows": t.count, "status": t.status.value, "reason": t.reason}
         for t in plan.tables
     ]
 

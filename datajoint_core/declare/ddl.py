@@ -132,7 +132,7 @@ def _default(attr: Attribute, adapter: Adapter) -> str:
     return f" DEFAULT {text}"
 
 
-def _fk_indexes(heading: Heading, adapter: Adapter) -> list[Index]:
+def foreign_key_indexes(heading: Heading, adapter: Adapter) -> list[Index]:
     """Indexes for foreign-key columns the server would not index by itself."""
     if adapter.indexes_foreign_keys:
         return []
@@ -170,7 +170,7 @@ def compile_table(heading: Heading, schema: str, table: str, adapter: Adapter) -
             f"FOREIGN KEY ({child}) REFERENCES {fk.parent} ({parent}) "
             "ON UPDATE CASCADE ON DELETE RESTRICT"
         )
-    indexes = [*heading.indexes, *_fk_indexes(heading, adapter)]
+    indexes = [*heading.indexes, *foreign_key_indexes(heading, adapter)]
     inline, after = adapter.index_statements(
         schema, table, [(ix.unique, ix.columns) for ix in indexes]
     )

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import copy
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from ..condition import Fragment
+from ..condition import Fragment, Raw
 from ..errors import DataJointError
 from ..expression import QueryExpression, as_expression
 from ..naming import class_name, tier_of
 from . import render
-from .dependencies import build_graph
+from .dependencies import build_graph, display_name
 from .propagate import (
     Mode,
     PartIntegrity,
@@ -32,7 +32,8 @@ from .propagate import (
     topological_order,
     upward_attr_map,
 )
-from .sql import RestrictionSQL
+from .sql import RestrictionSQL, SubsetSQL, literal_keys
+from .subset import Upstream, plan_subset
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -51,6 +52,20 @@ class _HybridMethod:
             make = owner._for  # type: ignore[attr-defined]
             return lambda expr, *args, **kwargs: self.func(make(expr), expr, *args, **kwargs)
         return types.MethodType(self.func, obj)
+
+
+def part_integrity_of(
+    value: str, choices: Iterable[PartIntegrity] = tuple(PartIntegrity)
+) -> PartIntegrity:
+    """The PartIntegrity named ``value``; a ValueError naming the choices otherwise (a typo must
+    not fall back to another policy)."""
+    allowed = [repr(p.value) for p in choices]
+    if value not in [p.value for p in choices]:
+        names = " or ".join(allowed) if len(allowed) == 2 else ", ".join(allowed[:-1])
+        if len(allowed) > 2:
+            names += f", or {allowed[-1]}"
+        raise ValueError(f"part_integrity must be {names}, got {value!r}")
+    return PartIntegrity(value)
 
 
 def tier_class_name(table_name: str) -> str:
@@ -127,6 +142,7 @@ class Diagram:
         self._part_integrity = PartIntegrity.ENFORCE
         self._seeds: dict[str, list[Seed]] = {}
         self._fragments: dict[int, Fragment] = {}
+        self._labels: dict[int, str] = {}  # seed id -> what the caller called it
         self._counts: dict[str, int] | None = None
 
     @classmethod
@@ -139,6 +155,7 @@ class Diagram:
         clone.nodes_to_show = set(self.nodes_to_show)
         clone._seeds = {k: list(v) for k, v in self._seeds.items()}
         clone._fragments = dict(self._fragments)
+        clone._labels = dict(self._labels)
         clone._counts = None
         return clone
 
@@ -179,8 +196,87 @@ class Diagram:
             raise DataJointError("diagrams from two different connections cannot be combined")
         return other_diagram
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.topological_order())
+    def __iter__(self) -> Iterator[Any]:
+        """The tables shown, parents first, each restricted to the rows the diagram selects (as
+        the reference iterates: ``for table in diagram.cascade(...): len(table)``)."""
+        return (self.restricted_table(n) for n in self.topological_order())
+
+    def __reversed__(self) -> Iterator[Any]:
+        """As :meth:`__iter__`, leaves first."""
+        return (self.restricted_table(n) for n in reversed(self.topological_order()))
+
+    def restricted_table(self, node: str) -> Any:
+        """A ``FreeTable`` of ``node`` restricted to the rows this diagram selects (the whole
+        table where the diagram puts no restriction on it)."""
+        from ..table import FreeTable
+
+        table = FreeTable(self.connection, node)
+        if self._mode is None or node not in self.propagation().restrictions:
+            return table
+        return table & self.key_set(node)
+
+    def key_set(self, node: str) -> Raw:
+        """A restriction selecting the rows of ``node`` this diagram selects, by primary key:
+        ``(key) IN (SELECT key FROM (<the diagram's query>))``. Valid on ``node`` and on any
+        query with its primary-key columns."""
+        key = list(self.graph.nodes[node]["primary_key"])
+        select = self.sql().select(node, key)
+        q = self.connection.adapter.quote
+        cols = ", ".join(q(c) for c in key)
+        target = cols if len(key) == 1 else f"({cols})"
+        fragment = Fragment(
+            f"{target} IN (SELECT {cols} FROM ({select.sql}) AS _keys)", select.params
+        )
+        return Raw(fragment, frozenset(key))
+
+    def __getitem__(self, key: Any) -> Any:
+        """A table of this diagram restricted to the rows it selects: ``trace[Session]`` (a
+        table class: an instance of it) or ``trace["lab.Session"]`` / a full or class name (a
+        ``FreeTable``)."""
+        if isinstance(key, str):
+            node = self._node_named(key)
+            return self.restricted_table(node)
+        table = as_expression(key)
+        if not _is_table(table):
+            raise DataJointError(
+                f"diagram[...] takes a table class, table or name, not {type(key).__name__}"
+            )
+        assert table is not None
+        node = table.full_table_name  # type: ignore[attr-defined]
+        self._check_shown(node)
+        if self._mode is None or node not in self.propagation().restrictions:
+            return table
+        return table & self.key_set(node)
+
+    def _node_named(self, name: str) -> str:
+        if name in self.graph:
+            self._check_shown(name)
+            return name
+        wanted = name.lower()
+        found = [
+            n
+            for n in self.nodes_to_show
+            if display_name(self.graph, n).lower()
+            in (wanted, f"{self.graph.nodes[n]['schema']}.{wanted}".lower())
+            or n.lower().rstrip('`"').endswith(wanted)
+        ]
+        if not found:
+            raise DataJointError(f"Table {name!r} is not in this diagram")
+        if len(found) > 1:
+            raise DataJointError(
+                f"Ambiguous table reference {name!r}: matches {', '.join(sorted(found))}. "
+                "Use a fully-qualified name."
+            )
+        return found[0]
+
+    def _check_shown(self, node: str) -> None:
+        if node not in self.nodes_to_show:
+            what = (
+                "trace's subgraph (not an ancestor of the seed)"
+                if self._mode is Mode.TRACE
+                else "diagram"
+            )
+            raise DataJointError(f"Table {node} is not in this {what}.")
 
     def __len__(self) -> int:
         return len(self.nodes_to_show)
@@ -189,54 +285,71 @@ class Diagram:
         return topological_order(self.graph, self.nodes_to_show)
 
     # -- restrictions --------------------------------------------------------------------
-    def _add_seed(self, expr: Any) -> str:
+    def _add_seed(self, expr: Any, label: str | None = None) -> str:
         table = _seed_table(expr)
         if table.connection is not self.connection:
             raise DataJointError(
                 "the restriction comes from a different connection than the diagram"
             )
-        node = table.full_table_name
+        node: str = table.full_table_name
         if node not in self.graph:
             raise DataJointError(f"{node} is not in this diagram")
         seed_id = len(self._fragments)
         self._fragments[seed_id] = _seed_fragment(table)
         self._seeds.setdefault(node, []).append(Seed(seed_id, table.restriction_attributes))
+        if label is not None:
+            self._labels[seed_id] = label
         return node
 
-    def restrict(self, expr: Any) -> Diagram:
+    def restrict(self, expr: Any, label: str | None = None) -> Diagram:
         """Keep the rows of ``expr``'s table that match, and downstream only the rows that
         reference kept rows (AND across restrictions). Chains from different seeds.
 
-        A row whose nullable foreign key is NULL references no parent row, so that parent's
-        restriction does not exclude it (the subset stays referentially complete either way).
+        A row whose foreign key to a restricted parent is NULL references no kept row, so it is
+        left out (as the reference does: sessions restricted through ``Experimenter & ...`` are
+        those experimenters' sessions).
         """
-        if self._mode is Mode.CASCADE:
-            raise DataJointError("restrict() cannot follow cascade(): a delete diagram is one-shot")
+        if self._mode in (Mode.CASCADE, Mode.TRACE):
+            raise DataJointError(
+                f"restrict() cannot follow {self._mode.value}(): a delete diagram is one-shot"
+            )
         clone = self._copy()
         clone._mode = Mode.RESTRICT
-        clone._add_seed(expr)
+        clone._add_seed(expr, label)
         return clone
 
     @_HybridMethod
     def cascade(self, expr: Any, part_integrity: str = "enforce") -> Diagram:
         """Prepare a delete: ``expr``'s rows and every row that depends on them (OR across paths).
         Ancestors and unrelated tables leave the diagram."""
+        integrity = part_integrity_of(part_integrity)
         if self._mode is Mode.CASCADE:
             raise DataJointError("cascade() can be called only once on a diagram")
-        if self._mode is Mode.RESTRICT:
-            raise DataJointError("cascade() cannot follow restrict(): use a new Diagram")
-        try:
-            integrity = PartIntegrity(part_integrity)
-        except ValueError:
-            choices = [p.value for p in PartIntegrity]
-            raise DataJointError(
-                f"part_integrity must be one of {choices}, got {part_integrity!r}"
-            ) from None
+        if self._mode is not None:
+            raise DataJointError(f"cascade() cannot follow {self._mode.value}(): use a new Diagram")
         clone = self._copy()
         clone._mode = Mode.CASCADE
         clone._part_integrity = integrity
         clone._add_seed(expr)
         clone._settle_upward()
+        clone.nodes_to_show = set(clone.propagation().nodes)
+        return clone
+
+    @_HybridMethod
+    def trace(self, expr: Any) -> Diagram:
+        """The rows of ``expr``'s ancestors that its rows reference, through every foreign-key
+        path (OR across paths): the upstream mirror of :meth:`cascade`. Only the seed and its
+        ancestors stay; ``trace[Session]`` is Session restricted to those rows, ``counts()``
+        their numbers.
+
+        >>> trace = dj.Diagram.trace(Trial & {"trial_id": 3})      # doctest: +SKIP
+        >>> trace[Session].fetch1("session_date")                   # doctest: +SKIP
+        """
+        if self._mode is not None:
+            raise DataJointError(f"trace() cannot follow {self._mode.value}(): use a new Diagram")
+        clone = self._copy()
+        clone._mode = Mode.TRACE
+        clone._add_seed(expr)
         clone.nodes_to_show = set(clone.propagation().nodes)
         return clone
 
@@ -260,8 +373,8 @@ class Diagram:
                     continue
                 seen[(part, master)] = keys
                 changed = True
-                fragment = _literal_keys(
-                    self.connection, [m for _, m in pairs], sorted(keys, key=repr)
+                fragment = literal_keys(
+                    self.connection.adapter, [m for _, m in pairs], sorted(keys, key=repr)
                 )
                 if (part, master) in added:
                     self._fragments[added[(part, master)]] = fragment
@@ -294,6 +407,42 @@ class Diagram:
     def part_integrity(self) -> PartIntegrity:
         return self._part_integrity
 
+    def subset(
+        self,
+        *,
+        upstream: Upstream | str = Upstream.ALL,
+        keep: Callable[[str], bool] | None = None,
+    ) -> SubsetSQL:
+        """The subset of the shown tables that this diagram's restrictions select (restrict
+        mode, or none): each table's status and reasons (the ``label`` of each restriction),
+        its rows, count and key set as SQL. ``upstream="referenced"`` trims the ancestors of
+        restricted tables to the rows the subset references; ``keep(node)`` leaves tables out
+        (with their descendants, so that the subset stays referentially complete).
+
+        >>> subset = diagram.subset(upstream="referenced")      # doctest: +SKIP
+        >>> [(t.node, t.status.value) for t in subset.plan.tables]  # doctest: +SKIP
+        """
+        if self._mode not in (None, Mode.RESTRICT):
+            raise DataJointError(f"subset() needs a restrict() diagram, not a {self._mode}")
+        prop = self.propagation() if self._mode is not None else None
+        plan = plan_subset(
+            self.graph,
+            prop,
+            self.nodes_to_show,
+            upstream=Upstream(upstream),
+            keep=keep,
+            seed_labels=self._labels,
+        )
+        sql = self.sql(plan.propagation) if plan.propagation is not None else None
+        return SubsetSQL(plan, self.connection.adapter, self.graph, sql)
+
+    def showing(self, nodes: Iterable[str]) -> Diagram:
+        """This diagram, showing only ``nodes`` (e.g. to draw a subset)."""
+        clone = self._copy()
+        clone.nodes_to_show = set(nodes)
+        clone._counts = None
+        return clone
+
     def restricted_tables(self) -> list[str]:
         """The restricted tables shown, in topological order."""
         prop = self.propagation()
@@ -317,8 +466,10 @@ class Diagram:
     def prune(self) -> Diagram:
         """Remove the restricted tables with no matching rows (without restrictions: the empty
         tables). Removed tables stay in the graph, so a later restrict() flows through them."""
-        if self._mode is Mode.CASCADE:
-            raise DataJointError("prune() cannot follow cascade(): a delete diagram is one-shot")
+        if self._mode in (Mode.CASCADE, Mode.TRACE):
+            raise DataJointError(
+                f"prune() cannot follow {self._mode.value}(): a delete diagram is one-shot"
+            )
         clone = self._copy()
         if self._mode is None:
             sql_of = {n: Fragment(f"SELECT count(*) FROM {n}") for n in clone.nodes_to_show}
@@ -404,21 +555,3 @@ def _seed_fragment(table: Any) -> Fragment:
         return Fragment(f"{target} IN (SELECT {cols} FROM ({inner.sql}) AS _top)", inner.params)
     where = table.where_fragment()
     return where if where is not None else Fragment("1 = 1")
-
-
-def _literal_keys(
-    connection: Connection, columns: list[str], keys: Iterable[tuple[Any, ...]]
-) -> Fragment:
-    """``(cols) IN ((%s, %s), ...)``: a set of keys frozen as parameters."""
-    rows = list(keys)
-    if not rows:
-        return Fragment("1 = 0")
-    q = connection.adapter.quote
-    if len(columns) == 1:
-        marks = ", ".join(["%s"] * len(rows))
-        return Fragment(f"{q(columns[0])} IN ({marks})", tuple(r[0] for r in rows))
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    cols = "(" + ", ".join(q(c) for c in columns) + ")"
-    return Fragment(
-        f"{cols} IN ({', '.join([row] * len(rows))})", tuple(v for r in rows for v in r)
-    )

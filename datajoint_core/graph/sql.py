@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..condition import FALSE, Fragment, combine
+from ..condition import FALSE, Fragment, Raw, combine
 from .propagate import Mode, Propagation, Rule, Term, inline_copies
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from ..adapters.base import Adapter
+    from .subset import SubsetPlan
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,17 @@ class RestrictionSQL:
         self.propagation = propagation
         self.seeds = seeds
         self.seed_owners = seed_owners or {}
-        self.operator = "AND" if propagation.mode is Mode.RESTRICT else "OR"
+        self.operator = propagation.mode.operator
         self.order = list(propagation.restrictions)
         self.cte = {node: f"_r{i}" for i, node in enumerate(self.order)}
         self._conditions: dict[str, tuple[Fragment, frozenset[str]]] = {}
         self._inlined: dict[str, tuple[Term, ...]] = {}
+        self._read: dict[str, list[str]] = {}  # node -> columns its readers take from its CTE
+        for restriction in propagation.restrictions.values():
+            for term in restriction.terms:
+                if term.source is not None:
+                    read = self._read.setdefault(term.source, [])
+                    read += [c for _, c in term.attr_map if c not in read]
 
     def is_restricted(self, node: str) -> bool:
         return node in self.propagation.restrictions
@@ -64,7 +71,9 @@ class RestrictionSQL:
         if node not in self._conditions:
             parts = self.parts(node)
             needs = frozenset().union(*(p.needs for p in parts))
-            self._conditions[node] = (combine([p.fragment for p in parts], self.operator), needs)
+            any_of = self.propagation.restrictions[node].any_of
+            operator = "OR" if any_of else self.operator
+            self._conditions[node] = (combine([p.fragment for p in parts], operator), needs)
         return self._conditions[node]
 
     def parts(self, node: str) -> list[Part]:
@@ -84,14 +93,13 @@ class RestrictionSQL:
             if term.rule is Rule.SEED:
                 parts.append(Part(self.seeds.get(term.seed, FALSE), frozenset()))  # type: ignore[arg-type]
                 continue
-            assert term.parent is not None
-            part = self._part(term.parent, term.attr_map, self._semijoin(term))
-            parts.append(part if not term.nullable else Part(part.fragment, part.needs))
+            assert term.source is not None
+            parts.append(self._part(term.source, term.attr_map, self._semijoin(term)))
         return parts
 
-    def _part(self, parent: str, pairs: tuple[tuple[str, str], ...], fragment: Fragment) -> Part:
-        needs = frozenset({parent}) | self.condition(parent)[1]
-        return Part(fragment, needs, pairs, self.cte[parent])
+    def _part(self, source: str, pairs: tuple[tuple[str, str], ...], fragment: Fragment) -> Part:
+        needs = frozenset({source}) | self.condition(source)[1]
+        return Part(fragment, needs, pairs, self.cte[source])
 
     def _copied_from(self, node: str, term: Term) -> str | None:
         """The seed table of a seed condition copied down to ``node``, when the copy can be
@@ -102,6 +110,8 @@ class RestrictionSQL:
         primary-key prefix. (The copy rule guarantees the columns are the seed's key columns.)
         """
         if term.rule is not Rule.SEED or term.seed is None or term.seed not in self.seed_owners:
+            return None
+        if self.propagation.mode is Mode.TRACE:  # a copy upward keeps the condition's own rows
             return None
         owner, attributes = self.seed_owners[term.seed]
         if owner == node or not attributes or owner not in self.propagation.restrictions:
@@ -119,25 +129,23 @@ class RestrictionSQL:
         return Fragment(f"{target} IN (SELECT {listed} FROM {self.cte[owner]})")
 
     def _semijoin(self, term: Term) -> Fragment:
-        """``(child cols) IN (SELECT parent cols FROM <parent's CTE>)``; in RESTRICT mode a row
-        whose nullable foreign key is NULL references no parent row and passes."""
+        """``(node cols) IN (SELECT source cols FROM <source's CTE>)``: a row whose foreign key
+        is NULL matches none (semantics.md §4)."""
         q = self.adapter.quote
-        child_cols = ", ".join(q(c) for c, _ in term.attr_map)
-        parent_cols = ", ".join(q(p) for _, p in term.attr_map)
-        target = child_cols if len(term.attr_map) == 1 else f"({child_cols})"
-        sql = f"{target} IN (SELECT {parent_cols} FROM {self.cte[term.parent]})"  # type: ignore[index]
-        if term.nullable and self.propagation.mode is Mode.RESTRICT:
-            nulls = " OR ".join(f"{q(c)} IS NULL" for c, _ in term.attr_map)
-            sql = f"({sql} OR {nulls})"
-        return Fragment(sql)
+        mine = ", ".join(q(c) for c, _ in term.attr_map)
+        theirs = ", ".join(q(p) for _, p in term.attr_map)
+        target = mine if len(term.attr_map) == 1 else f"({mine})"
+        return Fragment(f"{target} IN (SELECT {theirs} FROM {self.cte[term.source]})")  # type: ignore[index]
 
     def _with(self, needs: frozenset[str], roots: Iterable[str] = ()) -> Fragment:
         """The WITH clause defining the CTEs in ``needs`` for a statement on ``roots``.
 
-        A CTE that two or more terms read is written ``SELECT DISTINCT``, which keeps engines
-        from merging it into each reader: MariaDB copies a merged CTE once per reference and
-        its join-order search then grows exponentially with the diamonds above a table. (The
-        selected columns are the primary key, so DISTINCT never changes the rows.)
+        A CTE selects the node's primary key and the columns its readers take (upstream, a
+        child's foreign-key columns). One that two or more terms read is written
+        ``SELECT DISTINCT``, which keeps engines from merging it into each reader: MariaDB copies
+        a merged CTE once per reference and its join-order search then grows exponentially with
+        the diamonds above a table. (The primary key is selected, so DISTINCT never changes the
+        rows.)
         """
         if not needs:
             return Fragment("")
@@ -148,7 +156,9 @@ class RestrictionSQL:
         for node in self.order:
             if node in needs:
                 cond = self.condition(node)[0]
-                key = ", ".join(q(c) for c in self.graph.nodes[node]["primary_key"])
+                columns = list(self.graph.nodes[node]["primary_key"])
+                columns += [c for c in self._read.get(node, ()) if c not in columns]
+                key = ", ".join(q(c) for c in columns)
                 verb = "SELECT DISTINCT" if readers[node] > 1 else "SELECT"
                 clauses.append(f"{self.cte[node]} AS ({verb} {key} FROM {node} WHERE {cond.sql})")
                 params += cond.params
@@ -159,7 +169,7 @@ class RestrictionSQL:
         if not self.is_restricted(node):
             return []
         terms = inline_copies(self.propagation.restrictions, node, self._inlined)
-        parents = [t.parent for t in terms if t.rule is not Rule.SEED and t.parent is not None]
+        parents = [t.source for t in terms if t.rule is not Rule.SEED and t.source is not None]
         owners = {o for t in terms if (o := self._copied_from(node, t)) is not None}
         return parents + sorted(owners)
 
@@ -179,6 +189,35 @@ class RestrictionSQL:
             f"{head.sql}{verb} {select} FROM {node} WHERE {cond.sql}", head.params + cond.params
         )
 
+    def delete_statements(self, node: str) -> list[Fragment]:
+        """The DELETE statements of one restricted table.
+
+        Where the server has a multi-table DELETE (MariaDB runs ``DELETE ... WHERE k IN (SELECT
+        ...)`` as a scan with a subquery per row), each term of the OR-combined condition is its
+        own statement, a semijoin term joining its source's key set; elsewhere one
+        ``WITH ... DELETE``.
+        """
+        adapter = self.adapter
+        key = list(self.graph.nodes[node]["primary_key"])
+        if not adapter.multi_table_delete:
+            cond, needs = self.condition(node)
+            head = self._with(needs, [node])
+            text = adapter.delete_restricted_sql(node, key, head.sql, cond.sql)
+            return [Fragment(text, head.params + cond.params)]
+        statements = []
+        q = adapter.quote
+        for part in self.parts(node):
+            head = self._with(part.needs, [node])
+            if part.source is None:
+                text = adapter.delete_restricted_sql(node, key, head.sql, part.fragment.sql)
+                statements.append(Fragment(text, head.params + part.fragment.params))
+                continue
+            cols = ", ".join(f"{q(p)} AS {q(c)}" for c, p in part.pairs)
+            keys = f"{head.sql}SELECT DISTINCT {cols} FROM {part.source}"
+            text = adapter.delete_joined_sql(node, [c for c, _ in part.pairs], keys)
+            statements.append(Fragment(text, head.params))
+        return statements
+
     def count(self, node: str) -> Fragment:
         if not self.is_restricted(node):
             return Fragment(f"SELECT count(*) FROM {node}")
@@ -187,3 +226,83 @@ class RestrictionSQL:
         return Fragment(
             f"{head.sql}SELECT count(*) FROM {node} WHERE {cond.sql}", head.params + cond.params
         )
+
+
+def sample_condition(adapter: Adapter, key: Sequence[str], percent: float, seed: int) -> Raw:
+    """About ``percent`` % of rows, chosen by a hash of the primary key ``key`` and ``seed``:
+    deterministic, and the same on every table that carries that key."""
+    parts = ", ".join(adapter.cast_text_sql(adapter.quote(k)) for k in key)
+    hashed = adapter.random_hash_sql(f"CONCAT_WS('|', %s, {parts})")
+    threshold = round(percent * 10_000)
+    return Raw(Fragment(f"MOD({hashed}, 1000000) < {threshold}", (str(seed),)), frozenset(key))
+
+
+class SubsetSQL:
+    """The SQL of a :class:`~datajoint_core.graph.subset.SubsetPlan`: each table's rows, count
+    and key set, with the CTEs they need (restricted tables and referenced ancestors alike)."""
+
+    def __init__(
+        self,
+        plan: SubsetPlan,
+        adapter: Adapter,
+        graph: nx.MultiDiGraph,
+        sql: RestrictionSQL | None,
+    ) -> None:
+        self.plan = plan
+        self.adapter = adapter
+        self.graph = graph
+        self._sql = sql
+
+    def _restricted(self, node: str) -> bool:
+        return self._sql is not None and self._sql.is_restricted(node)
+
+    def select(self, node: str, fields: Sequence[str], *, ordered: bool = True) -> Fragment:
+        """``SELECT fields`` of the rows the subset keeps of ``node``; ``ordered`` sorts them
+        by the primary key (the same rows in the same order from the same source state)."""
+        q = self.adapter.quote
+        if self._restricted(node):
+            assert self._sql is not None
+            base = self._sql.select(node, fields)
+        else:
+            base = Fragment(f"SELECT {', '.join(q(c) for c in fields)} FROM {node}")
+        if not ordered:
+            return base
+        order = ", ".join(q(k) for k in self.graph.nodes[node]["primary_key"])
+        return Fragment(f"{base.sql} ORDER BY {order}", base.params)
+
+    def count(self, node: str) -> Fragment:
+        if self._restricted(node):
+            assert self._sql is not None
+            return self._sql.count(node)
+        return Fragment(f"SELECT count(*) FROM {node}")
+
+    def key_set(self, node: str) -> Raw:
+        """A restriction selecting, by primary key, the rows the subset keeps of ``node``
+        (valid on ``node`` and on any query with its key's columns)."""
+        q = self.adapter.quote
+        key = list(self.graph.nodes[node]["primary_key"])
+        select = self.select(node, key, ordered=False)
+        cols = ", ".join(q(c) for c in key)
+        target = cols if len(key) == 1 else f"({cols})"
+        fragment = Fragment(
+            f"{target} IN (SELECT {cols} FROM ({select.sql}) AS _keys)", select.params
+        )
+        return Raw(fragment, frozenset(key))
+
+
+def literal_keys(
+    adapter: Adapter, columns: Sequence[str], keys: Iterable[Sequence[Any]]
+) -> Fragment:
+    """``(cols) IN ((%s, %s), ...)``: a set of keys frozen as parameters (``1 = 0`` for none)."""
+    rows = list(keys)
+    if not rows:
+        return Fragment("1 = 0")
+    q = adapter.quote
+    if len(columns) == 1:
+        marks = ", ".join(["%s"] * len(rows))
+        return Fragment(f"{q(columns[0])} IN ({marks})", tuple(r[0] for r in rows))
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    cols = "(" + ", ".join(q(c) for c in columns) + ")"
+    return Fragment(
+        f"{cols} IN ({', '.join([row] * len(rows))})", tuple(v for r in rows for v in r)
+    )

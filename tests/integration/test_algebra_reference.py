@@ -25,7 +25,6 @@ import pytest
 import datajoint_core as dj
 
 from ..conftest import Server
-from .test_reference_compat import reference_python  # noqa: F401  (a fixture)
 
 HERE = Path(__file__).resolve().parents[1] / "reference"
 sys.path.insert(0, str(HERE))
@@ -66,7 +65,7 @@ def _compare(ours: dict[str, Any], theirs: dict[str, Any], names: list[str], bac
 
 
 @pytest.fixture
-def theirs(reference_python: str, server: Server, inst: dj.Instance, schema_name: str) -> Any:  # noqa: F811
+def theirs(reference_python: str, server: Server, inst: dj.Instance, schema_name: str) -> Any:
     schema = f"{schema_name}_ref"
     try:
         yield schema, _reference(reference_python, server, schema)

@@ -397,7 +397,7 @@ def test_a_killed_run_leaves_only_a_temporary_sibling(tmp_path: Path, cls: str) 
 
 def test_duckdb_schemas_types_constraints_and_metadata(tmp_path: Path) -> None:
     target = tmp_path / "subset.duckdb"
-    write(DuckDBWriter(target))
+    write(DuckDBWriter(target, primary_keys=True, foreign_keys=True))
     assert siblings(target) == []
     db = duckdb.connect(str(target), read_only=True)
     try:
@@ -496,7 +496,6 @@ def test_target_heading_points_keys_at_the_target_and_keeps_types() -> None:
         heading=replace(
             EVERYTHING.heading,
             attributes=tuple(stamped if a.name == "at" else a for a in EVERYTHING.heading),
-            _by_name={},
         ),
     )
     heading = target_heading(meta, lambda fk: adapter.full_name("copy", "~sub_1"), adapter)
