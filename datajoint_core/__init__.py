@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import errors
 from .builtin_codecs import NpyRef, SchemaCodec
 from .codecs import Codec, get_codec, list_codecs
@@ -16,6 +18,7 @@ from .context import config, conn
 from .errors import DataJointError, ThreadSafetyError
 from .expression import QueryExpression, U
 from .graph.diagram import Diagram
+from .insert import ValidationResult
 from .instance import Instance
 from .jobs import Job
 from .schema import Schema, VirtualModule, list_schemas, virtual_schema
@@ -42,6 +45,8 @@ __all__ = [
     "Job",
     "Lookup",
     "Manual",
+    "MatCell",
+    "MatStruct",
     "Not",
     "NpyRef",
     "Part",
@@ -52,6 +57,7 @@ __all__ = [
     "ThreadSafetyError",
     "Top",
     "U",
+    "ValidationResult",
     "VirtualModule",
     "__version__",
     "config",
@@ -62,3 +68,12 @@ __all__ = [
     "list_schemas",
     "virtual_schema",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``dj.MatCell`` and ``dj.MatStruct`` without importing numpy with the package."""
+    if name in ("MatCell", "MatStruct"):
+        from . import blob
+
+        return getattr(blob, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
