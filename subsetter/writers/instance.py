@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from datajoint_core.declare.ddl import compile_table, foreign_key_indexes
-from datajoint_core.errors import DataJointError
+from datajoint_core.errors import DataJointError, IntegrityError
 from datajoint_core.heading import Attribute, ForeignKey, Heading
 
 from ..errors import Hints, OutputExistsError
@@ -83,6 +83,8 @@ class InstanceWriter:
         self._created_tables: list[tuple[str, str]] = []
         self._created_schemas: list[str] = []
         self._deferred: list[str] = []  # foreign keys to add once the rows are in
+        self._orphan_checks: list[tuple[str, str, str]] = []  # (child, parent, SQL) after a load
+        self._checks_off = False
         self._manifest: dict[str, Any] | None = None
 
     @property
@@ -119,6 +121,9 @@ class InstanceWriter:
         try:
             self._drop_temporary(catalog)
             self._declare(schemas, existing)
+            if self._orphan_checks:  # checked in bulk by stage(), once the rows are in
+                conn.execute(conn.adapter.key_checks_sql[False])  # type: ignore[index]
+                self._checks_off = True
             conn.start_transaction()
         except BaseException:
             self.abort()
@@ -170,7 +175,13 @@ class InstanceWriter:
             if target.existed and target.load_name == target.table:
                 continue  # appending to a table that is there
             heading = target_heading(target.meta, parent, adapter, self.source_adapter_name)
-            if adapter.foreign_keys_after_load and heading.foreign_keys:
+            if adapter.key_checks_sql is not None and heading.foreign_keys:
+                full_name = adapter.full_name(target.schema, target.load_name)
+                self._orphan_checks += [
+                    (full_name, fk.parent, adapter.orphans_sql(full_name, fk.parent, fk.attr_map))
+                    for fk in heading.foreign_keys
+                ]
+            elif adapter.foreign_keys_after_load and heading.foreign_keys:
                 full_name = adapter.full_name(target.schema, target.load_name)
                 self._deferred += [
                     foreign_key_sql(full_name, fk, adapter) for fk in heading.foreign_keys
@@ -212,6 +223,12 @@ class InstanceWriter:
         conn = self._conn
         for statement in self._deferred:  # checks every row at once, inside the transaction
             conn.execute(statement)
+        for child, parent, sql in self._orphan_checks:
+            if conn.fetchall(sql):
+                raise IntegrityError(
+                    f"{child}: rows reference rows of {parent} that are not in the subset"
+                )
+        self._restore_checks()
         if self.if_exists is not IfExists.APPEND:
             conn.commit_transaction()
         self._manifest = manifest
@@ -263,6 +280,11 @@ class InstanceWriter:
         self.stage(manifest)
         self.publish()
 
+    def _restore_checks(self) -> None:
+        if self._checks_off:
+            self._checks_off = False
+            self._conn.execute(self._conn.adapter.key_checks_sql[True])  # type: ignore[index]
+
     def abort(self) -> None:
         """Roll back the rows and drop every table and schema this run created."""
         conn = self._conn
@@ -271,6 +293,10 @@ class InstanceWriter:
                 conn.cancel_transaction()
             except DataJointError as err:
                 logger.warning("rollback on the staging target failed: %s", err)
+        try:
+            self._restore_checks()
+        except DataJointError as err:  # a lost connection has lost the setting with it
+            logger.warning("restoring key checks on the staging target failed: %s", err)
         adapter = conn.adapter
         # children before parents (tables were declared parents first), then the schemas
         statements = [
