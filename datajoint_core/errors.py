@@ -1,4 +1,4 @@
-"""Exceptions raised by datajoint_core.
+"""Exceptions raised by datajoint_core, named as the reference names them.
 
 Driver exceptions never leave the adapters: they are translated once, at the adapter boundary,
 into the classes below (``raise ... from err``).
@@ -10,16 +10,27 @@ from __future__ import annotations
 class DataJointError(Exception):
     """Base class of every error raised by datajoint_core."""
 
+    def suggest(self, *args: object) -> DataJointError:
+        """The same error with more arguments appended (as the reference offers it)."""
+        return self.__class__(*(self.args + args))
+
 
 class ThreadSafetyError(DataJointError):
     """Global state (``dj.config``, ``dj.conn()``, ...) was used while thread-safe mode is on."""
 
 
-class ConfigError(DataJointError, KeyError):
-    """An unknown configuration key or an invalid value."""
+class ConfigError(DataJointError, ValueError):
+    """An invalid configuration value. A ``ValueError``, as the reference's validation errors
+    (pydantic's ``ValidationError``) are."""
 
-    def __str__(self) -> str:  # KeyError would repr() the message
+    def __str__(self) -> str:  # KeyError (in the subclass) would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownSettingError(ConfigError, KeyError, AttributeError):
+    """A name that is no setting: a ``KeyError`` for ``config["x"]``, an ``AttributeError`` for
+    ``config.x`` (so ``hasattr(config, "x")`` is False) and a ``ValueError`` for an assignment,
+    as the reference raises in each place."""
 
 
 class DeclarationError(DataJointError):
@@ -28,6 +39,10 @@ class DeclarationError(DataJointError):
 
 class QueryError(DataJointError):
     """The database refused a query."""
+
+
+class QuerySyntaxError(QueryError):
+    """The database could not parse a query."""
 
 
 class DuplicateError(QueryError):
@@ -50,8 +65,12 @@ class LostConnectionError(QueryError):
     """The connection to the server was lost."""
 
 
-class UnknownAttributeError(DataJointError):
+class UnknownAttributeError(QueryError):
     """A query names an attribute that the table does not have."""
+
+
+class MissingAttributeError(QueryError):
+    """An insert lacks a value for a required attribute."""
 
 
 class PartIntegrityError(DataJointError):
@@ -66,9 +85,12 @@ __all__ = [
     "DuplicateError",
     "IntegrityError",
     "LostConnectionError",
+    "MissingAttributeError",
     "MissingTableError",
     "PartIntegrityError",
     "QueryError",
+    "QuerySyntaxError",
     "ThreadSafetyError",
     "UnknownAttributeError",
+    "UnknownSettingError",
 ]
