@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from . import naming
+from . import errors, naming
 from .condition import Fragment, encode, records
 from .context import check_global_access, conn
 from .describe import describe
@@ -154,6 +154,8 @@ class Table(QueryExpression, metaclass=_TableMeta):
         try:
             for statement in declaration.statements:
                 conn.execute(statement)
+        except errors.AccessError:  # as the reference: a missing privilege is an AccessError
+            raise
         except QueryError as err:
             raise DeclarationError(
                 f"{cls.__name__}: the database refused to declare "

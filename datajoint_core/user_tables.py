@@ -9,6 +9,8 @@ from .errors import DataJointError, PartIntegrityError
 from .naming import Tier, part_name, tier_of
 from .table import Table
 
+UserTable = Table  # the reference's name for the base class of the tiers
+
 
 class Manual(Table):
     """Data entered by hand or by external tools."""
