@@ -3,52 +3,108 @@
 >>> import datajoint_core as dj
 >>> inst = dj.Instance(host="127.0.0.1", user="root", password="")   # doctest: +SKIP
 >>> schema = inst.Schema("my_lab")                                     # doctest: +SKIP
+
+``Diagram``, ``cli``, ``MatCell`` / ``MatStruct`` (numpy), ``SparkAdapter`` and the modules
+``diagram``, ``deploy`` and ``migrate`` are loaded on first use, so that ``import datajoint_core``
+stays fast.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import errors
+from .autopopulate import AutoPopulate
 from .condition import AndList, Not, Top
 from .connection import Connection
 from .context import config, conn
 from .errors import DataJointError, ThreadSafetyError
 from .expression import QueryExpression, U
-from .graph.diagram import Diagram
 from .instance import Instance
 from .jobs import Job
+from .logging import logger
 from .schema import Schema, VirtualModule, list_schemas, virtual_schema
 from .settings import Config
 from .table import FreeTable, Table
 from .user_tables import Computed, Imported, Lookup, Manual, Part
 
+if TYPE_CHECKING:
+    from .blob import MatCell, MatStruct
+    from .cli import cli
+    from .graph.diagram import Diagram
+    from .spark import SparkAdapter
+
 __version__ = "0.1.0"
+
+# The reference's newer names for three tiers (the same classes, not subclasses).
+Entry = Manual
+Ingest = Imported
+Compute = Computed
+
+_LAZY: dict[str, tuple[str, str | None]] = {  # name -> (module, attribute; None: the module)
+    "Diagram": (".graph.diagram", "Diagram"),
+    "diagram": (".diagram", None),
+    "cli": (".cli", "cli"),
+    "MatCell": (".blob", "MatCell"),
+    "MatStruct": (".blob", "MatStruct"),
+    "SparkAdapter": (".spark", "SparkAdapter"),
+    "deploy": (".deploy", None),
+    "migrate": (".migrate", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name, __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # once: later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AndList",
+    "AutoPopulate",
+    "Compute",
     "Computed",
     "Config",
     "Connection",
     "DataJointError",
     "Diagram",
+    "Entry",
     "FreeTable",
     "Imported",
+    "Ingest",
     "Instance",
     "Job",
     "Lookup",
     "Manual",
+    "MatCell",
+    "MatStruct",
     "Not",
     "Part",
     "QueryExpression",
     "Schema",
+    "SparkAdapter",
     "Table",
     "ThreadSafetyError",
     "Top",
     "U",
     "VirtualModule",
     "__version__",
+    "cli",
     "config",
     "conn",
+    "deploy",
     "errors",
     "list_schemas",
+    "logger",
+    "migrate",
     "virtual_schema",
 ]
