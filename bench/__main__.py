@@ -1,5 +1,6 @@
 """``python -m bench [BENCH] [--backend B] [--scale S]``; BENCH: stream, insert, preview,
-writers, delete, all (the default) or diamonds.
+export, writers, delete, all (the default), diamonds or mysql_readers (how to read MySQL into
+Arrow: the measurement behind the MySQL export path).
 
 Prints a table of medians, same-run ratios and targets, and records them in
 ``bench/results/latest.json``: the benches run replace their earlier entries, the others stay.
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import delete, diamonds, insert, preview, stream, writers
+from . import delete, diamonds, export, insert, mysql_readers, preview, stream, writers
 from .common import Result, table
 from .data import BACKENDS, connect, ensure_lab
 
@@ -31,11 +32,13 @@ BENCHES: dict[str, tuple[Callable[..., list[Result]], int]] = {
     "stream": (stream.run, 3),
     "insert": (insert.run, 5),
     "preview": (preview.run, 5),
-    "writers": (writers.run, 3),  # subset run to Parquet / DuckDB / staging (issue 5)
+    "export": (export.run, 3),  # subset run to Parquet / DuckDB vs raw readers (issue 11)
+    "writers": (writers.run, 3),  # subset run to staging, the writers alone, loads (issue 5)
     "delete": (delete.run, 5),  # last: it churns the tables (each run rolled back)
     "diamonds": (diamonds.run, 3),  # a prototype for graph/sql.py, not part of "all"
+    "mysql_readers": (mysql_readers.run, 3),  # MySQL only, not part of "all"
 }
-ALL = ["stream", "insert", "preview", "writers", "delete"]
+ALL = ["stream", "insert", "preview", "export", "writers", "delete"]
 DIAGNOSES: dict[str, Callable[[str, float], str]] = {
     "preview": preview.explain,
     "delete": delete.breakdown,

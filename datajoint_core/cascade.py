@@ -13,8 +13,8 @@ from .condition import Fragment
 from .context import ask
 from .errors import DataJointError, PartIntegrityError
 from .graph.dependencies import build_graph
-from .graph.diagram import Diagram, _literal_keys
-from .graph.propagate import PartIntegrity, topological_order, uncovered_parts
+from .graph.diagram import Diagram, _literal_keys, part_integrity_of
+from .graph.propagate import PartIntegrity, topological_order
 
 if TYPE_CHECKING:
     from .graph.sql import RestrictionSQL
@@ -49,38 +49,15 @@ def _count(diagram: Diagram, sql: RestrictionSQL, node: str) -> int:
     return int(diagram.connection.fetchall(fragment.sql, fragment.params)[0][0])
 
 
-def _check_parts(diagram: Diagram, sql: RestrictionSQL) -> None:
-    """Under "enforce": every Part row deleted must have its master row deleted too.
-
-    Only Parts reached otherwise than through their master are counted: a Part restricted
-    through its master alone cannot lose rows without them.
-    """
-    q = diagram.connection.adapter.quote
-    restrictions = diagram.propagation().restrictions
-    for node, master in uncovered_parts(diagram.graph, restrictions):
-        count = _count(diagram, sql, node)
-        if not count:
-            continue
-        if master not in restrictions:
+def _check_parts(graph: Any, deleted: dict[str, int]) -> None:
+    """Under "enforce", as the reference checks it after deleting: a part table may lose rows
+    only in a delete that also removes rows of its master table."""
+    for node, count in deleted.items():
+        master = graph.nodes[node].get("master")
+        if count and master is not None and not deleted.get(master):
             raise PartIntegrityError(
-                f"the delete would remove {count} rows of Part {node} but none of its master "
-                f"{master}; delete from the master, or use part_integrity='cascade' or 'ignore'"
-            )
-        key = [q(k) for k in diagram.graph.nodes[master]["primary_key"]]
-        cond, needs = sql.condition(node)
-        master_needs = sql.condition(master)[1]
-        head = sql._with(needs | master_needs | {master}, [node])
-        target = key[0] if len(key) == 1 else f"({', '.join(key)})"
-        check = Fragment(
-            f"{head.sql}SELECT count(*) FROM {node} WHERE ({cond.sql}) AND {target} NOT IN "
-            f"(SELECT {', '.join(key)} FROM {sql.cte[master]})",
-            head.params + cond.params,
-        )
-        orphans = int(diagram.connection.fetchall(check.sql, check.params)[0][0])
-        if orphans:
-            raise PartIntegrityError(
-                f"the delete would remove {orphans} rows of Part {node} whose master rows in "
-                f"{master} stay; use part_integrity='cascade' or 'ignore'"
+                f"Attempt to delete part table {node} before its master {master}. Delete from "
+                "the master first, or use part_integrity='ignore' or 'cascade'."
             )
 
 
@@ -103,8 +80,6 @@ def delete(
         raise DataJointError("delete() inside an open transaction cannot prompt; pass prompt=False")
     diagram = Diagram.cascade(_frozen(table), part_integrity=part_integrity)
     sql = diagram.sql()
-    if diagram.part_integrity is PartIntegrity.ENFORCE:
-        _check_parts(diagram, sql)
     seed_name = table.full_table_name
     if not _count(diagram, sql, seed_name):
         logger.info("nothing to delete")
@@ -117,6 +92,8 @@ def delete(
         conn.start_transaction()
     try:
         deleted = _delete_leaves_first(diagram, sql)
+        if diagram.part_integrity is PartIntegrity.ENFORCE:
+            _check_parts(diagram.graph, deleted)
         keep = bool(deleted.get(seed_name)) and (
             not (prompt and own) or _confirm(deleted, "Commit deletes?")
         )
@@ -188,8 +165,11 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
     conn = table.connection
     if prompt is None:
         prompt = bool(conn.config["safemode"])
-    if part_integrity not in ("enforce", "ignore"):
-        raise DataJointError("drop() takes part_integrity='enforce' or 'ignore'")
+    choices = (PartIntegrity.ENFORCE, PartIntegrity.IGNORE)
+    try:
+        part_integrity_of(part_integrity, choices)
+    except ValueError as err:
+        raise ValueError(f"{err} (for drop; 'cascade' applies to delete only)") from None
     graph = build_graph(conn, [conn.adapter.split_full_name(table.full_table_name)[0]])
     name = table.full_table_name
     targets = topological_order(graph, {name} | nx.descendants(graph, name))

@@ -217,7 +217,7 @@ def _reasons(recipe: Recipe, diagram: Diagram) -> dict[str, list[str]]:
             if term.seed is not None and term.seed < len(recipe.restrictions):
                 text = recipe.restrictions[term.seed].describe().partition(": ")[2]
             else:
-                text = f"via {_display(graph, term.parent)}" if term.parent else "restricted"
+                text = f"via {_display(graph, term.source)}" if term.source else "restricted"
             if text not in seen:
                 seen.append(text)
         out[node] = seen

@@ -21,6 +21,10 @@ import pytest
 
 import datajoint_core as dj
 
+from .refvenv import reference_python
+
+__all__ = ["reference_python"]  # the fixture, for every test that compares with the reference
+
 BACKENDS = ("mysql", "postgresql")
 LOCAL = {
     "mysql": ("127.0.0.1", 3306, "root", ""),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..errors import DataJointError
 
@@ -66,6 +66,18 @@ class Catalog:
     primary_keys: dict[tuple[str, str], tuple[str, ...]]
     foreign_keys: tuple[ForeignKeyInfo, ...]
     indexes: tuple[IndexInfo, ...]
+
+
+class Reader(Protocol):
+    """What :meth:`Adapter.start_shared_snapshot` needs of a connection."""
+
+    def start_transaction(self, *, snapshot: bool = False) -> None: ...
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,14 @@ class Adapter:
         """What the server reports about itself (see :class:`ServerIdentity`)."""
         raise NotImplementedError
 
+    def start_shared_snapshot(
+        self, readers: Sequence[Reader], open_extra: Callable[[], Reader]
+    ) -> None:
+        """Start a read-only transaction on each of ``readers`` (none in one yet), all on the
+        same snapshot; ``open_extra()`` opens another connection to the same server. Raises
+        AccessError, saying what is missing, when the account may not synchronise readers."""
+        raise NotImplementedError
+
     # Makes every later transaction of the session read-only, DDL included.
     read_only_session_sql: ClassVar[str]
     # A session-level lock named by the only parameter: try (returns true when taken), release.
@@ -193,6 +213,10 @@ class Adapter:
         """Quote an identifier, doubling the quote character inside it."""
         q = self.quote_char
         return q + str(name).replace(q, q + q) + q
+
+    def quote_identifier(self, name: str) -> str:
+        """:meth:`quote`, by the reference's name."""
+        return self.quote(name)
 
     def full_name(self, schema: str, table: str) -> str:
         return f"{self.quote(schema)}.{self.quote(table)}"

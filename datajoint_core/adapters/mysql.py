@@ -1,14 +1,11 @@
-"""MySQL 8 and MariaDB 10.11+ through pymysql."""
+"""MySQL 8 and MariaDB 10.11+ through mysqlclient, or pymysql where it is not installed."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
-
-import pymysql
-import pymysql.cursors
 
 from .. import errors
 from .base import (
@@ -18,11 +15,13 @@ from .base import (
     ConnectParams,
     ForeignKeyInfo,
     IndexInfo,
+    Reader,
     Row,
     Run,
     ServerIdentity,
     TableInfo,
 )
+from .mysql_driver import Driver, load_driver
 
 CORE_TO_NATIVE = {
     "int8": "tinyint",
@@ -96,39 +95,32 @@ class MySQLAdapter(Adapter):
     release_lock_sql = "SELECT RELEASE_LOCK(%s)"
 
     # -- connections ---------------------------------------------------------------------
+    def __init__(self, driver: str | None = None) -> None:
+        self._driver_name = driver
+        self._driver: Driver | None = None
+
+    @property
+    def driver(self) -> Driver:
+        """The driver, loaded on first use (``driver`` or ``DJ_MYSQL_DRIVER`` names one)."""
+        if self._driver is None:
+            self._driver = load_driver(self._driver_name)
+        return self._driver
+
     def connect(self, params: ConnectParams) -> Any:
-        ssl: Any = None
-        if isinstance(params.use_tls, dict):
-            ssl = params.use_tls
-        elif params.use_tls:
-            ssl = {"ssl": {}}
-        # a host that is a path names the server's Unix socket
-        socket_path = params.host if params.host.startswith("/") else None
         try:
-            return pymysql.connect(
-                host="localhost" if socket_path else params.host,
-                unix_socket=socket_path,
-                port=params.port,
-                user=params.user or "",
-                password=params.password or "",
-                autocommit=True,
-                charset="utf8mb4",
-                connect_timeout=params.connect_timeout,
-                local_infile=True,
-                ssl=ssl,
-            )
-        except pymysql.MySQLError as err:
+            return self.driver.connect(params)
+        except self.driver.error as err:
             raise self.translate_error(err) or errors.QueryError(str(err)) from err
 
     def ping(self, raw: Any) -> None:
-        raw.ping(reconnect=False)
+        self.driver.ping(raw)
 
     def translate_error(self, err: BaseException) -> errors.DataJointError | None:
-        if not isinstance(err, pymysql.MySQLError):
+        if not isinstance(err, self.driver.error):
             return None
         code = err.args[0] if err.args and isinstance(err.args[0], int) else -1
         message = str(err.args[1]) if len(err.args) > 1 else str(err)
-        if isinstance(err, pymysql.err.InterfaceError) or code in _LOST:
+        if isinstance(err, self.driver.interface_error) or code in _LOST:
             return errors.LostConnectionError(f"lost connection to the server: {message}")
         if code in _DUPLICATE:
             return errors.DuplicateError(message)
@@ -149,6 +141,42 @@ class MySQLAdapter(Adapter):
     def kill_session_sql(self) -> str:
         return "KILL %s"
 
+    def start_shared_snapshot(
+        self, readers: Sequence[Reader], open_extra: Callable[[], Reader]
+    ) -> None:
+        """As mydumper does: a short-lived extra connection blocks commits server-wide (MariaDB
+        ``BACKUP STAGE BLOCK_COMMIT``, MySQL ``FLUSH TABLES WITH READ LOCK``; both need the
+        RELOAD privilege) while every reader starts ``START TRANSACTION WITH CONSISTENT
+        SNAPSHOT``, then releases it at once: held for milliseconds, never while reading."""
+        if len(readers) == 1:
+            readers[0].start_transaction(snapshot=True)
+            return
+        lock = open_extra()
+        try:
+            mariadb = "mariadb" in str(lock.fetchall("SELECT VERSION()")[0][0]).lower()
+            if mariadb:
+                statements = ["BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"]
+                release = "BACKUP STAGE END"
+            else:
+                statements = ["FLUSH TABLES WITH READ LOCK"]
+                release = "UNLOCK TABLES"
+            try:
+                for sql in statements:
+                    lock.execute(sql)
+            except errors.AccessError as err:
+                raise errors.AccessError(
+                    f"{len(readers)} readers of one snapshot need the RELOAD privilege on this "
+                    f"server (to hold {statements[-1]} while their transactions start): {err}; "
+                    "read with one connection instead"
+                ) from err
+            try:
+                for conn in readers:
+                    conn.start_transaction(snapshot=True)
+            finally:
+                lock.execute(release)
+        finally:
+            lock.close()
+
     def server_identity(self, run: Run) -> ServerIdentity:
         # @@hostname/port/datadir/server_id and SHOW STATUS need no privilege; MariaDB has no
         # server_uuid (the row is just missing). The start time comes from the uptime.
@@ -162,19 +190,78 @@ class MySQLAdapter(Adapter):
         stable = tuple(str(found.get(n, "")) for n in names)
         return ServerIdentity(self.name, stable, started, None)
 
+    def cursor(self, raw: Any) -> Any:
+        self._finish_stream(raw)
+        return raw.cursor()
+
+    def _finish_stream(self, raw: Any) -> None:
+        """End a streamed result the caller left unread: the server sends nothing else on the
+        session until it is (pymysql drained it by itself; mysqlclient refuses, error 2014)."""
+        pending = getattr(raw, "_dj_stream", None)
+        if pending is not None:
+            raw._dj_stream = None
+            pending.close()
+
+    def _unbuffered(self, raw: Any, sql: str, params: Sequence[Any]) -> Any:
+        cursor = raw.cursor(self.driver.unbuffered_cursor)
+        cursor.execute(sql, tuple(params))
+        return cursor
+
+    def _close_quietly(self, cursor: Any) -> None:
+        """Close a cursor after an error or an early stop: a close that fails then (the
+        connection is gone; pymysql raises AttributeError) must not hide the first error."""
+        try:
+            cursor.close()
+        except Exception:
+            self.driver.forget(cursor)
+
     def stream(
         self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
     ) -> Iterator[list[Row]]:
-        cursor = raw.cursor(pymysql.cursors.SSCursor)
+        self._finish_stream(raw)
+        rows = self._rows(raw, sql, params, batch_rows)
+        raw._dj_stream = rows
+        return rows
+
+    def _rows(
+        self, raw: Any, sql: str, params: Sequence[Any], batch_rows: int
+    ) -> Iterator[list[Row]]:
+        cursor = self._unbuffered(raw, sql, params)
         try:
-            cursor.execute(sql, tuple(params))
-            while True:
-                rows = cursor.fetchmany(batch_rows)
-                if not rows:
-                    break
+            while rows := cursor.fetchmany(batch_rows):
                 yield list(rows)
-        finally:
-            cursor.close()
+        except BaseException:
+            self._close_quietly(cursor)
+            raise
+        cursor.close()
+
+    def stream_arrow(
+        self, raw: Any, sql: str, params: Sequence[Any], schema: Any, batch_rows: int
+    ) -> Iterator[Any] | None:
+        """Each row packed into one CSV line by the server, parsed by pyarrow (mysql_arrow);
+        None for a query whose order the wrapping could not keep."""
+        from .mysql_arrow import packed_sql
+
+        packed = packed_sql(sql, schema, self.quote)
+        if packed is None:
+            return None
+        self._finish_stream(raw)
+        batches = self._packed(raw, packed, params, schema, batch_rows)
+        raw._dj_stream = batches
+        return batches
+
+    def _packed(
+        self, raw: Any, sql: str, params: Sequence[Any], schema: Any, batch_rows: int
+    ) -> Iterator[Any]:
+        from .mysql_arrow import stream_packed
+
+        cursor = self._unbuffered(raw, sql, params)
+        try:
+            yield from stream_packed(cursor.fetchmany, schema, batch_rows)
+        except BaseException:
+            self._close_quietly(cursor)
+            raise
+        cursor.close()
 
     # -- types ---------------------------------------------------------------------------
     def core_to_native(self, core: str, args: tuple[str, ...], *, enum_name: str = "") -> str:
@@ -385,7 +472,7 @@ class MySQLAdapter(Adapter):
         if getattr(raw, "_dj_local_infile", True):
             try:
                 return self._load_data(raw, full_name, columns, batch)
-            except pymysql.MySQLError as err:
+            except self.driver.error as err:
                 if not (err.args and err.args[0] in self._LOCAL_INFILE_REFUSED):
                     raise
                 raw._dj_local_infile = False
@@ -411,7 +498,7 @@ class MySQLAdapter(Adapter):
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(memoryview(text))
-            with raw.cursor() as cursor:
+            with self.cursor(raw) as cursor:
                 count = int(cursor.execute(sql, (path,)))
                 # LOCAL makes the server skip bad rows with a warning (it cannot stop the
                 # upload): a duplicate or a missing parent must fail the load instead
@@ -421,7 +508,7 @@ class MySQLAdapter(Adapter):
             os.unlink(path)
         if problems:
             _, code, message = problems[0][:3]
-            err = pymysql.err.IntegrityError(int(code), f"{full_name}: {message}")
+            err = self.driver.integrity_error(int(code), f"{full_name}: {message}")
             raise self.translate_error(err) or errors.QueryError(str(message))
         if count != batch.num_rows:
             raise errors.QueryError(f"{full_name}: loaded {count} of {batch.num_rows} rows")
@@ -434,8 +521,8 @@ class MySQLAdapter(Adapter):
         marks = ", ".join(["%s"] * len(columns))
         sql = self.escape_percent(f"INSERT INTO {full_name} ({cols}) VALUES ") + f"({marks})"
         rows = list(zip(*python_columns(batch)))
-        with raw.cursor() as cursor:
-            # pymysql joins the rows into multi-row statements of up to ~1 MB each
+        with self.cursor(raw) as cursor:
+            # both drivers join the rows into multi-row statements of up to ~1 MB each
             cursor.executemany(sql, rows)
         return len(rows)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg2
@@ -20,6 +20,7 @@ from .base import (
     ConnectParams,
     ForeignKeyInfo,
     IndexInfo,
+    Reader,
     Row,
     Run,
     ServerIdentity,
@@ -168,6 +169,18 @@ class PostgreSQLAdapter(Adapter):
 
     def kill_session_sql(self) -> str:
         return "SELECT pg_terminate_backend(%s)"
+
+    def start_shared_snapshot(
+        self, readers: Sequence[Reader], open_extra: Callable[[], Reader]
+    ) -> None:
+        # the first reader exports its snapshot, the others import it: any account may
+        leader, followers = readers[0], readers[1:]
+        leader.start_transaction(snapshot=True)
+        if followers:
+            token = leader.fetchall("SELECT pg_export_snapshot()")[0][0]
+            for conn in followers:
+                conn.start_transaction(snapshot=True)
+                conn.execute("SET TRANSACTION SNAPSHOT %s", (token,))
 
     def server_identity(self, run: Run) -> ServerIdentity:
         # pg_control_system() and pg_postmaster_start_time() are open to every role (the data

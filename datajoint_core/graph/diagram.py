@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from ..condition import Fragment
+from ..condition import Fragment, Raw
 from ..errors import DataJointError
 from ..expression import QueryExpression, as_expression
 from ..naming import class_name, tier_of
 from . import render
-from .dependencies import build_graph
+from .dependencies import build_graph, display_name
 from .propagate import (
     Mode,
     PartIntegrity,
@@ -51,6 +51,20 @@ class _HybridMethod:
             make = owner._for  # type: ignore[attr-defined]
             return lambda expr, *args, **kwargs: self.func(make(expr), expr, *args, **kwargs)
         return types.MethodType(self.func, obj)
+
+
+def part_integrity_of(
+    value: str, choices: Iterable[PartIntegrity] = tuple(PartIntegrity)
+) -> PartIntegrity:
+    """The PartIntegrity named ``value``; a ValueError naming the choices otherwise (a typo must
+    not fall back to another policy)."""
+    allowed = [repr(p.value) for p in choices]
+    if value not in [p.value for p in choices]:
+        names = " or ".join(allowed) if len(allowed) == 2 else ", ".join(allowed[:-1])
+        if len(allowed) > 2:
+            names += f", or {allowed[-1]}"
+        raise ValueError(f"part_integrity must be {names}, got {value!r}")
+    return PartIntegrity(value)
 
 
 def tier_class_name(table_name: str) -> str:
@@ -179,8 +193,87 @@ class Diagram:
             raise DataJointError("diagrams from two different connections cannot be combined")
         return other_diagram
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.topological_order())
+    def __iter__(self) -> Iterator[Any]:
+        """The tables shown, parents first, each restricted to the rows the diagram selects (as
+        the reference iterates: ``for table in diagram.cascade(...): len(table)``)."""
+        return (self.restricted_table(n) for n in self.topological_order())
+
+    def __reversed__(self) -> Iterator[Any]:
+        """As :meth:`__iter__`, leaves first."""
+        return (self.restricted_table(n) for n in reversed(self.topological_order()))
+
+    def restricted_table(self, node: str) -> Any:
+        """A ``FreeTable`` of ``node`` restricted to the rows this diagram selects (the whole
+        table where the diagram puts no restriction on it)."""
+        from ..table import FreeTable
+
+        table = FreeTable(self.connection, node)
+        if self._mode is None or node not in self.propagation().restrictions:
+            return table
+        return table & self.key_set(node)
+
+    def key_set(self, node: str) -> Raw:
+        """A restriction selecting the rows of ``node`` this diagram selects, by primary key:
+        ``(key) IN (SELECT key FROM (<the diagram's query>))``. Valid on ``node`` and on any
+        query with its primary-key columns."""
+        key = list(self.graph.nodes[node]["primary_key"])
+        select = self.sql().select(node, key)
+        q = self.connection.adapter.quote
+        cols = ", ".join(q(c) for c in key)
+        target = cols if len(key) == 1 else f"({cols})"
+        fragment = Fragment(
+            f"{target} IN (SELECT {cols} FROM ({select.sql}) AS _keys)", select.params
+        )
+        return Raw(fragment, frozenset(key))
+
+    def __getitem__(self, key: Any) -> Any:
+        """A table of this diagram restricted to the rows it selects: ``trace[Session]`` (a
+        table class: an instance of it) or ``trace["lab.Session"]`` / a full or class name (a
+        ``FreeTable``)."""
+        if isinstance(key, str):
+            node = self._node_named(key)
+            return self.restricted_table(node)
+        table = as_expression(key)
+        if not _is_table(table):
+            raise DataJointError(
+                f"diagram[...] takes a table class, table or name, not {type(key).__name__}"
+            )
+        assert table is not None
+        node = table.full_table_name  # type: ignore[attr-defined]
+        self._check_shown(node)
+        if self._mode is None or node not in self.propagation().restrictions:
+            return table
+        return table & self.key_set(node)
+
+    def _node_named(self, name: str) -> str:
+        if name in self.graph:
+            self._check_shown(name)
+            return name
+        wanted = name.lower()
+        found = [
+            n
+            for n in self.nodes_to_show
+            if display_name(self.graph, n).lower()
+            in (wanted, f"{self.graph.nodes[n]['schema']}.{wanted}".lower())
+            or n.lower().rstrip('`"').endswith(wanted)
+        ]
+        if not found:
+            raise DataJointError(f"Table {name!r} is not in this diagram")
+        if len(found) > 1:
+            raise DataJointError(
+                f"Ambiguous table reference {name!r}: matches {', '.join(sorted(found))}. "
+                "Use a fully-qualified name."
+            )
+        return found[0]
+
+    def _check_shown(self, node: str) -> None:
+        if node not in self.nodes_to_show:
+            what = (
+                "trace's subgraph (not an ancestor of the seed)"
+                if self._mode is Mode.TRACE
+                else "diagram"
+            )
+            raise DataJointError(f"Table {node} is not in this {what}.")
 
     def __len__(self) -> int:
         return len(self.nodes_to_show)
@@ -207,11 +300,14 @@ class Diagram:
         """Keep the rows of ``expr``'s table that match, and downstream only the rows that
         reference kept rows (AND across restrictions). Chains from different seeds.
 
-        A row whose nullable foreign key is NULL references no parent row, so that parent's
-        restriction does not exclude it (the subset stays referentially complete either way).
+        A row whose foreign key to a restricted parent is NULL references no kept row, so it is
+        left out (as the reference does: sessions restricted through ``Experimenter & ...`` are
+        those experimenters' sessions).
         """
-        if self._mode is Mode.CASCADE:
-            raise DataJointError("restrict() cannot follow cascade(): a delete diagram is one-shot")
+        if self._mode in (Mode.CASCADE, Mode.TRACE):
+            raise DataJointError(
+                f"restrict() cannot follow {self._mode.value}(): a delete diagram is one-shot"
+            )
         clone = self._copy()
         clone._mode = Mode.RESTRICT
         clone._add_seed(expr)
@@ -221,22 +317,34 @@ class Diagram:
     def cascade(self, expr: Any, part_integrity: str = "enforce") -> Diagram:
         """Prepare a delete: ``expr``'s rows and every row that depends on them (OR across paths).
         Ancestors and unrelated tables leave the diagram."""
+        integrity = part_integrity_of(part_integrity)
         if self._mode is Mode.CASCADE:
             raise DataJointError("cascade() can be called only once on a diagram")
-        if self._mode is Mode.RESTRICT:
-            raise DataJointError("cascade() cannot follow restrict(): use a new Diagram")
-        try:
-            integrity = PartIntegrity(part_integrity)
-        except ValueError:
-            choices = [p.value for p in PartIntegrity]
-            raise DataJointError(
-                f"part_integrity must be one of {choices}, got {part_integrity!r}"
-            ) from None
+        if self._mode is not None:
+            raise DataJointError(f"cascade() cannot follow {self._mode.value}(): use a new Diagram")
         clone = self._copy()
         clone._mode = Mode.CASCADE
         clone._part_integrity = integrity
         clone._add_seed(expr)
         clone._settle_upward()
+        clone.nodes_to_show = set(clone.propagation().nodes)
+        return clone
+
+    @_HybridMethod
+    def trace(self, expr: Any) -> Diagram:
+        """The rows of ``expr``'s ancestors that its rows reference, through every foreign-key
+        path (OR across paths): the upstream mirror of :meth:`cascade`. Only the seed and its
+        ancestors stay; ``trace[Session]`` is Session restricted to those rows, ``counts()``
+        their numbers.
+
+        >>> trace = dj.Diagram.trace(Trial & {"trial_id": 3})      # doctest: +SKIP
+        >>> trace[Session].fetch1("session_date")                   # doctest: +SKIP
+        """
+        if self._mode is not None:
+            raise DataJointError(f"trace() cannot follow {self._mode.value}(): use a new Diagram")
+        clone = self._copy()
+        clone._mode = Mode.TRACE
+        clone._add_seed(expr)
         clone.nodes_to_show = set(clone.propagation().nodes)
         return clone
 
@@ -317,8 +425,10 @@ class Diagram:
     def prune(self) -> Diagram:
         """Remove the restricted tables with no matching rows (without restrictions: the empty
         tables). Removed tables stay in the graph, so a later restrict() flows through them."""
-        if self._mode is Mode.CASCADE:
-            raise DataJointError("prune() cannot follow cascade(): a delete diagram is one-shot")
+        if self._mode in (Mode.CASCADE, Mode.TRACE):
+            raise DataJointError(
+                f"prune() cannot follow {self._mode.value}(): a delete diagram is one-shot"
+            )
         clone = self._copy()
         if self._mode is None:
             sql_of = {n: Fragment(f"SELECT count(*) FROM {n}") for n in clone.nodes_to_show}

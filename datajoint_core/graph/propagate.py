@@ -3,15 +3,16 @@
 The graph is a ``networkx.MultiDiGraph`` of full table names with one edge parent -> child per
 foreign key (edge data ``attr_map`` {child column: parent column}, ``aliased``, ``primary``) and
 node data ``primary_key``, ``attributes`` and ``master``. :func:`propagate` turns the seeds (the
-caller's restriction conditions, by table) into one :class:`NodeRestriction` per reached table.
-Each restriction only names its own seeds and its *direct* parents, so the result stays linear in
-the size of the graph; the caller turns terms into SQL.
+caller's restriction conditions, by table) into one :class:`NodeRestriction` per reached table:
+downstream (RESTRICT, CASCADE) or upstream (TRACE). Each restriction only names its own seeds and
+its *direct* neighbours, so the result stays linear in the size of the graph; ``graph/sql.py``
+turns terms into SQL.
 
 Example::
 
     result = propagate(graph, {"`lab`.`session`": [Seed(0, frozenset({"subject_id"}))]},
                        Mode.CASCADE)
-    result.restrictions["`lab`.`trial`"].terms  # (Term(Rule.COPY, parent="`lab`.`session`"),)
+    result.restrictions["`lab`.`trial`"].terms  # (Term(Rule.COPY, source="`lab`.`session`"),)
 """
 
 from __future__ import annotations
@@ -31,10 +32,18 @@ Attrs = frozenset[str] | None
 
 
 class Mode(Enum):
-    """How restrictions converge: AND for subsets (restrict), OR for deletes (cascade)."""
+    """Where restrictions flow and how they converge: downstream with AND for subsets
+    (restrict), downstream with OR for deletes (cascade), upstream with OR for the ancestors'
+    rows that the seed's rows reference (trace)."""
 
     RESTRICT = "restrict"
     CASCADE = "cascade"
+    TRACE = "trace"
+
+    @property
+    def operator(self) -> str:
+        """How a node's terms combine."""
+        return "AND" if self is Mode.RESTRICT else "OR"
 
 
 class PartIntegrity(Enum):
@@ -68,21 +77,20 @@ class Seed:
 
 @dataclass(frozen=True)
 class Term:
-    """One reason a node is restricted.
+    """One reason a node is restricted, read off one neighbour (the ``source``).
 
-    SEED: the caller's condition ``seed``. COPY: the ``parent``'s whole restriction applies as is
-    (same column names). RENAMED / PROJECT: ``(child cols) IN (SELECT parent cols FROM parent as
-    restricted)`` with ``attr_map`` as (child column, parent column) pairs. ``nullable``: the
-    child's columns may be NULL; such a row references no parent row, so in RESTRICT mode the
-    term lets it pass (the subset stays referentially complete) and in CASCADE mode it is never
-    reached.
+    SEED: the caller's condition ``seed``. COPY: the ``source``'s whole restriction applies as is
+    (same column names). RENAMED / PROJECT: ``(node cols) IN (SELECT source cols FROM source as
+    restricted)`` with ``attr_map`` as (node column, source column) pairs: downstream the node is
+    the child and the source its parent; upstream (TRACE) the other way round. A row whose
+    foreign-key columns are NULL matches no row of the source (``IN`` is never true for NULL), so
+    a restricted parent excludes it and a cascade never reaches it (semantics.md §4).
     """
 
     rule: Rule
     seed: int | None = None
-    parent: str | None = None
+    source: str | None = None
     attr_map: Pairs = ()
-    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,12 +105,13 @@ class NodeRestriction:
 class Propagation:
     """The outcome of :func:`propagate`.
 
-    ``restrictions`` holds the restricted nodes in topological order. ``nodes`` is the diagram
-    kept: every node in RESTRICT mode, the restricted ones (seeds and their descendants) in
-    CASCADE mode. ``upward`` (CASCADE with PartIntegrity.CASCADE only) lists the (part, master)
-    pairs of :func:`uncovered_parts`: the caller materialises the master keys of the reached part
-    rows (see :func:`upward_attr_map`), adds them as a Seed on the master and calls
-    :func:`propagate` again, until the materialised key sets stop changing.
+    ``restrictions`` holds the restricted nodes with each node after the sources its terms read
+    (topological order; reversed in TRACE mode). ``nodes`` is the diagram kept: every node in
+    RESTRICT mode, the restricted ones in CASCADE mode (seeds and their descendants) and TRACE
+    mode (seeds and their ancestors). ``upward`` (CASCADE with PartIntegrity.CASCADE only) lists
+    the (part, master) pairs of :func:`uncovered_parts`: the caller materialises the master keys
+    of the reached part rows (see :func:`upward_attr_map`), adds them as a Seed on the master
+    and calls :func:`propagate` again, until the materialised key sets stop changing.
     """
 
     mode: Mode
@@ -200,31 +209,35 @@ def propagate(
     mode: Mode,
     part_integrity: PartIntegrity = PartIntegrity.ENFORCE,
 ) -> Propagation:
-    """Propagate the seeds' restrictions to every descendant of a seeded table.
+    """Propagate the seeds' restrictions to every descendant of a seeded table (every ancestor
+    in TRACE mode).
 
-    A node's terms are its own seeds plus one term per foreign key from each restricted parent
-    (identical terms merged), in the order: seeds, then parents topologically. ``part_integrity``
-    only matters in CASCADE mode, where PartIntegrity.CASCADE fills ``upward``.
-    Raises DataJointError for a seed on a table outside the graph or a cyclic graph.
+    A node's terms are its own seeds plus one term per foreign key from each restricted
+    neighbour upstream (downstream in TRACE mode), identical terms merged, in the order: seeds,
+    then neighbours in graph order. ``part_integrity`` only matters in CASCADE mode, where
+    PartIntegrity.CASCADE fills ``upward``. Raises DataJointError for a seed on a table outside
+    the graph or a cyclic graph.
 
     Example: ``propagate(g, {subject: [Seed(0, frozenset({"species"}))]}, Mode.RESTRICT)``
     """
     seeded = _seeded(graph, seeds)
     order = topological_order(graph)
-    position = {node: i for i, node in enumerate(order)}
-    reached = set(seeded).union(*(nx.descendants(graph, n) for n in seeded))
+    up = mode is Mode.TRACE
+    walk = list(reversed(order)) if up else order
+    position = {node: i for i, node in enumerate(walk)}
+    spread = nx.ancestors if up else nx.descendants
+    reached = set(seeded).union(*(spread(graph, n) for n in seeded))
     restrictions: dict[str, NodeRestriction] = {}
-    for node in order:
+    for node in walk:
         if node in reached:
             restrictions[node] = _node_restriction(
-                graph, node, seeded.get(node, ()), restrictions, position
+                graph, node, seeded.get(node, ()), restrictions, position, up=up
             )
-    cascade = mode is Mode.CASCADE
-    upward = cascade and part_integrity is PartIntegrity.CASCADE
+    upward = mode is Mode.CASCADE and part_integrity is PartIntegrity.CASCADE
     return Propagation(
         mode=mode,
         restrictions=restrictions,
-        nodes=tuple(restrictions) if cascade else tuple(order),
+        nodes=tuple(order) if mode is Mode.RESTRICT else tuple(restrictions),
         upward=uncovered_parts(graph, restrictions) if upward else (),
     )
 
@@ -242,25 +255,32 @@ def _node_restriction(
     seeds: Sequence[Seed],
     restrictions: Mapping[str, NodeRestriction],
     position: Mapping[str, int],
+    *,
+    up: bool,
 ) -> NodeRestriction:
     found: dict[Term, Attrs] = {}
     for seed in seeds:
         found.setdefault(Term(Rule.SEED, seed=seed.id), seed.attributes)
-    for parent, data in _parent_edges(graph, node, position):
-        if parent in restrictions:
-            term, attributes = edge_term(graph, parent, node, data, restrictions[parent])
+    for source, data in _source_edges(graph, node, position, up=up):
+        if source in restrictions:
+            if up:
+                term, attributes = upward_term(graph, source, node, data, restrictions[source])
+            else:
+                term, attributes = edge_term(graph, source, node, data, restrictions[source])
             found.setdefault(term, attributes)
     return NodeRestriction(terms=tuple(found), attributes=_union(found.values()))
 
 
-def _parent_edges(
-    graph: nx.MultiDiGraph, node: str, position: Mapping[str, int]
+def _source_edges(
+    graph: nx.MultiDiGraph, node: str, position: Mapping[str, int], *, up: bool
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    edges = sorted(
-        graph.in_edges(node, keys=True, data=True), key=lambda e: (position[e[0]], str(e[2]))
-    )
-    for parent, _, _, data in edges:
-        yield parent, data
+    """The edges a node's terms come over: from its parents, or (upward) its children."""
+    if up:
+        edges = [(c, k, d) for _, c, k, d in graph.out_edges(node, keys=True, data=True)]
+    else:
+        edges = [(p, k, d) for p, _, k, d in graph.in_edges(node, keys=True, data=True)]
+    for source, _, data in sorted(edges, key=lambda e: (position[e[0]], str(e[1]))):
+        yield source, data
 
 
 def edge_term(
@@ -275,12 +295,36 @@ def edge_term(
     if _is_aliased(edge, attr_map):
         rule = Rule.RENAMED
     elif copy_applies(graph, parent, child, attr_map, parent_restriction.attributes):
-        return Term(Rule.COPY, parent=parent), parent_restriction.attributes
+        return Term(Rule.COPY, source=parent), parent_restriction.attributes
     else:
         rule = Rule.PROJECT
     pairs = _pairs(graph, parent, attr_map)
-    term = Term(rule, parent=parent, attr_map=pairs, nullable=bool(edge.get("nullable")))
-    return term, frozenset(attr_map)
+    return Term(rule, source=parent, attr_map=pairs), frozenset(attr_map)
+
+
+def upward_term(
+    graph: nx.MultiDiGraph,
+    child: str,
+    parent: str,
+    edge: Mapping[str, Any],
+    child_restriction: NodeRestriction,
+) -> tuple[Term, Attrs]:
+    """The term one foreign key gives ``parent`` from its restricted ``child`` (TRACE mode):
+    the parent rows the child's rows reference. The child's restriction is copied when the key
+    renames nothing and the restriction names only the parent's primary-key attributes (as the
+    reference's upward rule does); otherwise a semijoin on the key's columns."""
+    attr_map: dict[str, str] = dict(edge.get("attr_map") or {})
+    aliased = _is_aliased(edge, attr_map)
+    parent_key = set(graph.nodes[parent].get("primary_key", ()))
+    attributes = child_restriction.attributes
+    if not aliased and attributes and attributes <= parent_key:
+        return Term(Rule.COPY, source=child), attributes
+    rank = {col: i for i, col in enumerate(graph.nodes[parent].get("primary_key", ()))}
+    pairs = tuple(
+        sorted(((p, c) for c, p in attr_map.items()), key=lambda pc: (rank.get(pc[0], 0), pc[0]))
+    )
+    rule = Rule.RENAMED if aliased else Rule.PROJECT
+    return Term(rule, source=child, attr_map=pairs), frozenset(attr_map.values())
 
 
 def copy_applies(
@@ -292,16 +336,17 @@ def copy_applies(
 ) -> bool:
     """Whether the parent's restriction can be copied to ``child`` as is (the COPY rule).
 
-    True when the foreign key renames nothing and every attribute the restriction mentions is a
-    foreign-key attribute in the child's primary key. Unknown or empty attributes never copy.
+    True, as in the reference, when the foreign key renames nothing, lies wholly in the child's
+    primary key, and carries every attribute the restriction mentions. A key with a secondary
+    (possibly NULL) column never copies: a NULL references no parent row, and a copied condition
+    on the key's other columns would select it anyway. Unknown or empty attributes never copy.
     """
     if parent not in graph or child not in graph:
         raise DataJointError(f"Not in the dependency graph: {parent if child in graph else child}")
     if not restriction_attributes or any(c != p for c, p in edge_attr_map.items()):
         return False
     child_key = set(graph.nodes[child].get("primary_key", ()))
-    copyable = {p for c, p in edge_attr_map.items() if c in child_key}
-    return restriction_attributes <= copyable
+    return restriction_attributes <= set(edge_attr_map) <= child_key
 
 
 def _is_aliased(edge: Mapping[str, Any], attr_map: Mapping[str, str]) -> bool:
@@ -431,8 +476,8 @@ def inline_copies(
     if node not in memo:
         found: dict[Term, None] = {}
         for term in restrictions[node].terms:
-            if term.rule is Rule.COPY and term.parent is not None:
-                found.update(dict.fromkeys(inline_copies(restrictions, term.parent, memo)))
+            if term.rule is Rule.COPY and term.source is not None:
+                found.update(dict.fromkeys(inline_copies(restrictions, term.source, memo)))
             else:
                 found[term] = None
         memo[node] = tuple(found)

@@ -50,11 +50,17 @@ class RestrictionSQL:
         self.propagation = propagation
         self.seeds = seeds
         self.seed_owners = seed_owners or {}
-        self.operator = "AND" if propagation.mode is Mode.RESTRICT else "OR"
+        self.operator = propagation.mode.operator
         self.order = list(propagation.restrictions)
         self.cte = {node: f"_r{i}" for i, node in enumerate(self.order)}
         self._conditions: dict[str, tuple[Fragment, frozenset[str]]] = {}
         self._inlined: dict[str, tuple[Term, ...]] = {}
+        self._read: dict[str, list[str]] = {}  # node -> columns its readers take from its CTE
+        for restriction in propagation.restrictions.values():
+            for term in restriction.terms:
+                if term.source is not None:
+                    read = self._read.setdefault(term.source, [])
+                    read += [c for _, c in term.attr_map if c not in read]
 
     def is_restricted(self, node: str) -> bool:
         return node in self.propagation.restrictions
@@ -84,14 +90,13 @@ class RestrictionSQL:
             if term.rule is Rule.SEED:
                 parts.append(Part(self.seeds.get(term.seed, FALSE), frozenset()))  # type: ignore[arg-type]
                 continue
-            assert term.parent is not None
-            part = self._part(term.parent, term.attr_map, self._semijoin(term))
-            parts.append(part if not term.nullable else Part(part.fragment, part.needs))
+            assert term.source is not None
+            parts.append(self._part(term.source, term.attr_map, self._semijoin(term)))
         return parts
 
-    def _part(self, parent: str, pairs: tuple[tuple[str, str], ...], fragment: Fragment) -> Part:
-        needs = frozenset({parent}) | self.condition(parent)[1]
-        return Part(fragment, needs, pairs, self.cte[parent])
+    def _part(self, source: str, pairs: tuple[tuple[str, str], ...], fragment: Fragment) -> Part:
+        needs = frozenset({source}) | self.condition(source)[1]
+        return Part(fragment, needs, pairs, self.cte[source])
 
     def _copied_from(self, node: str, term: Term) -> str | None:
         """The seed table of a seed condition copied down to ``node``, when the copy can be
@@ -102,6 +107,8 @@ class RestrictionSQL:
         primary-key prefix. (The copy rule guarantees the columns are the seed's key columns.)
         """
         if term.rule is not Rule.SEED or term.seed is None or term.seed not in self.seed_owners:
+            return None
+        if self.propagation.mode is Mode.TRACE:  # a copy upward keeps the condition's own rows
             return None
         owner, attributes = self.seed_owners[term.seed]
         if owner == node or not attributes or owner not in self.propagation.restrictions:
@@ -119,25 +126,23 @@ class RestrictionSQL:
         return Fragment(f"{target} IN (SELECT {listed} FROM {self.cte[owner]})")
 
     def _semijoin(self, term: Term) -> Fragment:
-        """``(child cols) IN (SELECT parent cols FROM <parent's CTE>)``; in RESTRICT mode a row
-        whose nullable foreign key is NULL references no parent row and passes."""
+        """``(node cols) IN (SELECT source cols FROM <source's CTE>)``: a row whose foreign key
+        is NULL matches none (semantics.md §4)."""
         q = self.adapter.quote
-        child_cols = ", ".join(q(c) for c, _ in term.attr_map)
-        parent_cols = ", ".join(q(p) for _, p in term.attr_map)
-        target = child_cols if len(term.attr_map) == 1 else f"({child_cols})"
-        sql = f"{target} IN (SELECT {parent_cols} FROM {self.cte[term.parent]})"  # type: ignore[index]
-        if term.nullable and self.propagation.mode is Mode.RESTRICT:
-            nulls = " OR ".join(f"{q(c)} IS NULL" for c, _ in term.attr_map)
-            sql = f"({sql} OR {nulls})"
-        return Fragment(sql)
+        mine = ", ".join(q(c) for c, _ in term.attr_map)
+        theirs = ", ".join(q(p) for _, p in term.attr_map)
+        target = mine if len(term.attr_map) == 1 else f"({mine})"
+        return Fragment(f"{target} IN (SELECT {theirs} FROM {self.cte[term.source]})")  # type: ignore[index]
 
     def _with(self, needs: frozenset[str], roots: Iterable[str] = ()) -> Fragment:
         """The WITH clause defining the CTEs in ``needs`` for a statement on ``roots``.
 
-        A CTE that two or more terms read is written ``SELECT DISTINCT``, which keeps engines
-        from merging it into each reader: MariaDB copies a merged CTE once per reference and
-        its join-order search then grows exponentially with the diamonds above a table. (The
-        selected columns are the primary key, so DISTINCT never changes the rows.)
+        A CTE selects the node's primary key and the columns its readers take (upstream, a
+        child's foreign-key columns). One that two or more terms read is written
+        ``SELECT DISTINCT``, which keeps engines from merging it into each reader: MariaDB copies
+        a merged CTE once per reference and its join-order search then grows exponentially with
+        the diamonds above a table. (The primary key is selected, so DISTINCT never changes the
+        rows.)
         """
         if not needs:
             return Fragment("")
@@ -148,7 +153,9 @@ class RestrictionSQL:
         for node in self.order:
             if node in needs:
                 cond = self.condition(node)[0]
-                key = ", ".join(q(c) for c in self.graph.nodes[node]["primary_key"])
+                columns = list(self.graph.nodes[node]["primary_key"])
+                columns += [c for c in self._read.get(node, ()) if c not in columns]
+                key = ", ".join(q(c) for c in columns)
                 verb = "SELECT DISTINCT" if readers[node] > 1 else "SELECT"
                 clauses.append(f"{self.cte[node]} AS ({verb} {key} FROM {node} WHERE {cond.sql})")
                 params += cond.params
@@ -159,7 +166,7 @@ class RestrictionSQL:
         if not self.is_restricted(node):
             return []
         terms = inline_copies(self.propagation.restrictions, node, self._inlined)
-        parents = [t.parent for t in terms if t.rule is not Rule.SEED and t.parent is not None]
+        parents = [t.source for t in terms if t.rule is not Rule.SEED and t.source is not None]
         owners = {o for t in terms if (o := self._copied_from(node, t)) is not None}
         return parents + sorted(owners)
 

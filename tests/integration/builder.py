@@ -75,8 +75,9 @@ def brute_force(
     """The rows each reached table keeps, computed row by row in Python.
 
     restrict (AND): a row's seeds hold and, for every foreign key from a restricted parent, the
-    referenced parent row is kept -- a NULL foreign key references no row, so it does not
-    exclude the row. cascade (OR): a seed holds or some foreign key references a marked row.
+    referenced parent row is kept -- a NULL foreign key references no row, so a restricted
+    parent excludes it (semantics.md §4, as the reference). cascade (OR): a seed holds or some
+    foreign key references a marked row (a NULL one never does).
     """
     kept: dict[str, list[Row]] = {}
     for name in nx.topological_sort(graph):
@@ -91,7 +92,7 @@ def brute_force(
             out = [pred(row) for pred in seeds.get(name, ())]
             for amap, keys in parent_keys:
                 values = tuple(row[c] for c in amap)
-                out.append(not cascade if None in values else values in keys)
+                out.append(values in keys)  # a NULL is in no parent's keys
             return out
 
         combine = any if cascade else all

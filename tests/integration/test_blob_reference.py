@@ -31,9 +31,6 @@ from datajoint_core.blob import MatCell, MatStruct, pack, unpack
 
 from ..conftest import Server
 from ..reference.blob_corpus import MATLAB_32BIT_HEX, MATLAB_HEX, corpus, describe
-from .test_reference_compat import reference_python
-
-__all__ = ["reference_python"]  # the fixture, shared with test_reference_compat
 
 SCRIPT = Path(__file__).resolve().parents[1] / "reference" / "reference_blob.py"
 CORPUS = corpus(MatCell, MatStruct)

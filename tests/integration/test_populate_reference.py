@@ -20,7 +20,6 @@ import datajoint_core as dj
 from datajoint_core.blob import pack, unpack
 
 from ..conftest import Server
-from .test_reference_compat import reference_python  # noqa: F401 -- the shared fixture
 
 SCRIPT = Path(__file__).resolve().parents[1] / "reference" / "reference_populate.py"
 SOURCES = [(1, 1.5), (2, 2.0), (3, -1.0), (4, 4.0), (5, 0.5), (6, -3.0)]  # as the script's
@@ -47,7 +46,7 @@ class RefPopulate:
 
 
 @pytest.fixture
-def ref(reference_python: str, server: Server) -> RefPopulate:  # noqa: F811
+def ref(reference_python: str, server: Server) -> RefPopulate:
     return RefPopulate(reference_python, server)
 
 
@@ -242,7 +241,7 @@ def test_reservations_are_shared_both_ways(
 
 
 def test_error_stacks_are_packed_as_the_reference_packs_strings(
-    reference_python: str,  # noqa: F811
+    reference_python: str,
 ) -> None:
     texts = ["", "short", "é ✓", "x" * 5000, "".join(chr(65 + i % 58) for i in range(3000))]
     code = (

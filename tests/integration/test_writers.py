@@ -261,7 +261,7 @@ def test_parquet_holds_the_tables_with_their_types(source: Source, tmp_path: Pat
 
 def test_duckdb_holds_the_tables_with_their_types(source: Source, tmp_path: Path) -> None:
     target = tmp_path / "subset.duckdb"
-    write(DuckDBWriter(target), source)
+    write(DuckDBWriter(target, primary_keys=True, foreign_keys=True), source)
     with open_snapshot(target) as snapshot:
         assert [m.key for m in snapshot.tables] == [m.key for m in source.metas]
         for (meta, free), back in zip(source.items, snapshot.tables):

@@ -12,7 +12,7 @@ PACKAGES = [ROOT / "datajoint_core", ROOT / "subsetter"]
 BACKEND_CHECK = re.compile(
     r"""(backend|\.name|adapter_name)\s*(==|!=|\bin\b)\s*\(?\s*["'](mysql|postgresql|postgres|mariadb)["']"""
 )
-DRIVER_IMPORT = re.compile(r"^\s*(import|from)\s+(pymysql|psycopg2)\b", re.MULTILINE)
+DRIVER_IMPORT = re.compile(r"^\s*(import|from)\s+(pymysql|psycopg2|MySQLdb)\b", re.MULTILINE)
 
 
 def _sources() -> list[Path]:

@@ -60,15 +60,15 @@ def seed(i: int, *attrs: str) -> Seed:
 
 
 def copy(parent: str) -> Term:
-    return Term(Rule.COPY, parent=parent)
+    return Term(Rule.COPY, source=parent)
 
 
 def project(parent: str, *pairs: tuple[str, str]) -> Term:
-    return Term(Rule.PROJECT, parent=parent, attr_map=pairs)
+    return Term(Rule.PROJECT, source=parent, attr_map=pairs)
 
 
 def renamed(parent: str, *pairs: tuple[str, str]) -> Term:
-    return Term(Rule.RENAMED, parent=parent, attr_map=pairs)
+    return Term(Rule.RENAMED, source=parent, attr_map=pairs)
 
 
 def seed_term(i: int) -> Term:
@@ -507,7 +507,7 @@ def random_dags(draw: st.DrawFn) -> tuple[nx.MultiDiGraph, dict[str, list[Seed]]
 
 
 def matches(term: Term, parent: str, edge: Mapping[str, object]) -> bool:
-    if term.parent != parent or term.rule is Rule.SEED:
+    if term.source != parent or term.rule is Rule.SEED:
         return False
     if term.rule is Rule.COPY:
         return not edge["aliased"]
@@ -525,21 +525,25 @@ def test_propagation_properties(
     position = {n: i for i, n in enumerate(order)}
     assert sorted(order) == sorted(g)
     assert all(position[u] < position[v] for u, v in g.edges())
-    reached = set(seeds).union(*(nx.descendants(g, n) for n in seeds))
-    assert list(result.restrictions) == [n for n in order if n in reached]
-    assert result.nodes == (tuple(result.restrictions) if mode is Mode.CASCADE else tuple(order))
+    up = mode is Mode.TRACE
+    spread = nx.ancestors if up else nx.descendants
+    reached = set(seeds).union(*(spread(g, n) for n in seeds))
+    walk = list(reversed(order)) if up else order
+    assert list(result.restrictions) == [n for n in walk if n in reached]
+    whole = mode is Mode.RESTRICT
+    assert result.nodes == (tuple(order) if whole else tuple(result.restrictions))
     for node, restriction in result.restrictions.items():
         own = {s.id for s in seeds.get(node, ())}
         assert restriction.terms
         assert {t.seed for t in restriction.terms if t.rule is Rule.SEED} == own
         for term in restriction.terms:
             if term.rule is not Rule.SEED:
-                assert term.parent in result.restrictions
-                assert g.has_edge(term.parent, node)
+                assert term.source in result.restrictions
+                assert g.has_edge(node, term.source) if up else g.has_edge(term.source, node)
             if term.rule is Rule.COPY:
-                assert term.parent is not None
-                parent_attrs = result.restrictions[term.parent].attributes
-                assert parent_attrs and parent_attrs <= set(g.nodes[node]["primary_key"])
+                assert term.source is not None
+                source_attrs = result.restrictions[term.source].attributes
+                assert source_attrs and source_attrs <= set(g.nodes[node]["primary_key"])
         unknown = any(s.attributes is None for s in seeds.get(node, ()))
         assert (restriction.attributes is None) == unknown
         assert all(t.rule is not Rule.COPY for t in inline_copies(result.restrictions, node))

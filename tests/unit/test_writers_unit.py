@@ -397,7 +397,7 @@ def test_a_killed_run_leaves_only_a_temporary_sibling(tmp_path: Path, cls: str) 
 
 def test_duckdb_schemas_types_constraints_and_metadata(tmp_path: Path) -> None:
     target = tmp_path / "subset.duckdb"
-    write(DuckDBWriter(target))
+    write(DuckDBWriter(target, primary_keys=True, foreign_keys=True))
     assert siblings(target) == []
     db = duckdb.connect(str(target), read_only=True)
     try:
