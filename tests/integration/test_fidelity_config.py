@@ -18,9 +18,6 @@ from typing import Any
 import pytest
 
 from .fidelity import assert_agree, both, probe
-from .test_reference_compat import reference_python
-
-__all__ = ["reference_python"]  # the fixture, shared with test_reference_compat
 
 Setup = Callable[[Path], Path]  # prepares a directory, returns the working directory
 

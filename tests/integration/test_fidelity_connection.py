@@ -22,9 +22,9 @@ import datajoint_core as dj
 
 from ..conftest import Server, server_for
 from .fidelity import assert_agree, both, probe
-from .test_reference_compat import Reference, reference, reference_python
+from .test_reference_compat import Reference, reference
 
-__all__ = ["reference", "reference_python"]  # the fixtures, shared with test_reference_compat
+__all__ = ["reference"]  # the fixture, shared with test_reference_compat
 
 # What the reference gets wrong on PostgreSQL only (see the module docstring).
 RECONNECTION = ("no reconnect", "reconnect", "alive again", "lost in transaction")

@@ -13,9 +13,8 @@ import datajoint_core as dj
 from ..conftest import Server
 from .fidelity import assert_agree, probe
 from .test_fidelity_connection import names, workdir
-from .test_reference_compat import reference_python
 
-__all__ = ["names", "reference_python", "workdir"]  # fixtures
+__all__ = ["names", "workdir"]  # fixtures
 
 JOB_COLUMNS = ("_job_start_time", "_job_duration", "_job_version")
 
