@@ -4,14 +4,15 @@
 >>> inst = dj.Instance(host="127.0.0.1", user="root", password="")   # doctest: +SKIP
 >>> schema = inst.Schema("my_lab")                                     # doctest: +SKIP
 
-``Diagram``, ``cli``, ``MatCell`` / ``MatStruct`` (numpy), ``SparkAdapter`` and the modules
-``diagram``, ``deploy`` and ``migrate`` are loaded on first use, so that ``import datajoint_core``
+``Diagram``, ``cli``, ``MatCell`` / ``MatStruct`` (numpy) and the modules ``diagram``,
+``deploy``, ``migrate`` and ``schemas`` are loaded on first use, so that ``import datajoint_core``
 stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from . import errors
@@ -26,6 +27,7 @@ from .jobs import Job
 from .logging import logger
 from .schema import Schema, VirtualModule, list_schemas, virtual_schema
 from .settings import Config
+from .spark import SparkAdapter
 from .table import FreeTable, Table
 from .user_tables import Computed, Imported, Lookup, Manual, Part
 
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
     from .blob import MatCell, MatStruct
     from .cli import cli
     from .graph.diagram import Diagram
-    from .spark import SparkAdapter
 
 __version__ = "0.1.0"
 
@@ -48,9 +49,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {  # name -> (module, attribute; None
     "cli": (".cli", "cli"),
     "MatCell": (".blob", "MatCell"),
     "MatStruct": (".blob", "MatStruct"),
-    "SparkAdapter": (".spark", "SparkAdapter"),
     "deploy": (".deploy", None),
     "migrate": (".migrate", None),
+    "schemas": (".schemas", None),
 }
 
 
@@ -58,7 +59,12 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module_name, attribute = _LAZY[name]
-    module = importlib.import_module(module_name, __name__)
+    # a submodule imported already is bound on the package: the same object, even if
+    # sys.modules was cleared since (as some test suites do)
+    short = module_name.lstrip(".")
+    module = globals().get(short) if "." not in short else None
+    if not isinstance(module, ModuleType):
+        module = importlib.import_module(module_name, __name__)
     value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value  # once: later lookups skip this function
     return value

@@ -47,6 +47,7 @@ from .settings_types import (
     invalid,
     nullable,
 )
+from .stores import store_spec
 
 CONFIG_FILENAME = "datajoint.json"
 CONFIG_FILE = CONFIG_FILENAME
@@ -372,8 +373,6 @@ class Config(Settings):
         self, store: str | None = None, *, use_filepath_default: bool = False
     ) -> dict[str, Any]:
         """The checked spec of a store of ``stores`` (see :mod:`datajoint_core.stores`)."""
-        from .stores import store_spec
-
         return store_spec(self.stores, store, use_filepath_default=use_filepath_default)
 
     @staticmethod
