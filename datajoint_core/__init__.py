@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .autopopulate import AutoPopulate
+from .builtin_codecs import NpyRef, SchemaCodec
+from .codecs import Codec, get_codec, list_codecs
 from .condition import AndList, Not, Top
 from .connection import Connection
 from .context import config, conn
@@ -29,7 +31,7 @@ from .schema import Schema, VirtualModule, list_schemas, virtual_schema
 from .settings import Config
 from .spark import SparkAdapter
 from .table import FreeTable, Table
-from .user_tables import Computed, Imported, Lookup, Manual, Part
+from .user_tables import Compute, Computed, Entry, Imported, Ingest, Lookup, Manual, Part
 
 if TYPE_CHECKING:
     from .blob import MatCell, MatStruct
@@ -37,11 +39,6 @@ if TYPE_CHECKING:
     from .graph.diagram import Diagram
 
 __version__ = "0.1.0"
-
-# The reference's newer names for three tiers (the same classes, not subclasses).
-Entry = Manual
-Ingest = Imported
-Compute = Computed
 
 _LAZY: dict[str, tuple[str, str | None]] = {  # name -> (module, attribute; None: the module)
     "Diagram": (".graph.diagram", "Diagram"),
@@ -77,6 +74,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AndList",
     "AutoPopulate",
+    "Codec",
     "Compute",
     "Computed",
     "Config",
@@ -94,9 +92,11 @@ __all__ = [
     "MatCell",
     "MatStruct",
     "Not",
+    "NpyRef",
     "Part",
     "QueryExpression",
     "Schema",
+    "SchemaCodec",
     "SparkAdapter",
     "Table",
     "ThreadSafetyError",
@@ -109,6 +109,8 @@ __all__ = [
     "conn",
     "deploy",
     "errors",
+    "get_codec",
+    "list_codecs",
     "list_schemas",
     "logger",
     "migrate",

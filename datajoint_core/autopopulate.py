@@ -383,7 +383,7 @@ class AutoPopulate(Table):
             conn.commit_transaction()
             duration = time.time() - started
             logger.debug("Success making %s -> %s", key, self.full_table_name)
-            if "_job_start_time" in self.heading:
+            if "_job_start_time" in self.heading._attributes:  # a hidden attribute
                 self._update_job_metadata(key, started, duration)
             if jobs is not None:
                 jobs.complete(key, duration=duration)

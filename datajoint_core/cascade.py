@@ -1,7 +1,8 @@
 """``Table.delete()`` and ``Table.drop()``, driven by the dependency graph.
 
-The Diagram computes what a delete reaches; this module does the mutation: freezing conditions,
-prompts, one transaction, leaves first, the part-integrity check and the return value.
+The Diagram computes what a delete reaches and ``graph/cascade.py`` plans the order and the
+part-integrity rules; this module does the mutation: freezing conditions, prompts, one
+transaction, the statements, the return value.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .condition import Fragment
 from .context import ask
-from .errors import DataJointError, PartIntegrityError
+from .errors import DataJointError
+from .graph.cascade import check_deleted_parts, check_drop_parts, delete_order, drop_order
 from .graph.dependencies import build_graph
-from .graph.diagram import Diagram, _literal_keys, part_integrity_of
-from .graph.propagate import PartIntegrity, topological_order
+from .graph.diagram import Diagram, part_integrity_of
+from .graph.propagate import PartIntegrity
+from .graph.sql import literal_keys
 
 if TYPE_CHECKING:
     from .graph.sql import RestrictionSQL
@@ -41,24 +43,13 @@ def _frozen(table: Table) -> Any:
     keys = table.make_sql(table.primary_key)
     rows = table.connection.fetchall(keys.sql, keys.params)
     frozen = table._replace(_where=(), _top=None, _mentioned=frozenset(table.primary_key))
-    return frozen._replace(_where=(_literal_keys(table.connection, table.primary_key, rows),))
+    fragment = literal_keys(table.connection.adapter, table.primary_key, rows)
+    return frozen._replace(_where=(fragment,))
 
 
 def _count(diagram: Diagram, sql: RestrictionSQL, node: str) -> int:
     fragment = sql.count(node)
     return int(diagram.connection.fetchall(fragment.sql, fragment.params)[0][0])
-
-
-def _check_parts(graph: Any, deleted: dict[str, int]) -> None:
-    """Under "enforce", as the reference checks it after deleting: a part table may lose rows
-    only in a delete that also removes rows of its master table."""
-    for node, count in deleted.items():
-        master = graph.nodes[node].get("master")
-        if count and master is not None and not deleted.get(master):
-            raise PartIntegrityError(
-                f"Attempt to delete part table {node} before its master {master}. Delete from "
-                "the master first, or use part_integrity='ignore' or 'cascade'."
-            )
 
 
 def delete(
@@ -93,7 +84,7 @@ def delete(
     try:
         deleted = _delete_leaves_first(diagram, sql)
         if diagram.part_integrity is PartIntegrity.ENFORCE:
-            _check_parts(diagram.graph, deleted)
+            check_deleted_parts(diagram.graph, deleted)
         keep = bool(deleted.get(seed_name)) and (
             not (prompt and own) or _confirm(deleted, "Commit deletes?")
         )
@@ -115,53 +106,20 @@ def _confirm(counts: dict[str, int], question: str) -> bool:
 
 
 def _delete_leaves_first(diagram: Diagram, sql: RestrictionSQL) -> dict[str, int]:
-    """One DELETE per restricted table, leaves first; each returns its row count."""
-    adapter = diagram.connection.adapter
+    """One DELETE per restricted table (a few on MariaDB), leaves first; each its row count."""
     deleted: dict[str, int] = {}
-    for node in reversed(topological_order(diagram.graph, diagram.restricted_tables())):
+    for node in delete_order(diagram.graph, diagram.restricted_tables()):
         deleted[node] = sum(
             diagram.connection.execute(statement.sql, statement.params)
-            for statement in _statements(
-                adapter, sql, node, list(diagram.graph.nodes[node]["primary_key"])
-            )
+            for statement in sql.delete_statements(node)
         )
         if deleted[node]:
             logger.info("deleted %d rows from %s", deleted[node], node)
     return deleted
 
 
-def _statements(adapter: Any, sql: RestrictionSQL, node: str, key: list[str]) -> list[Fragment]:
-    """The DELETE statements of one table.
-
-    Where the server has a multi-table DELETE (MariaDB runs ``DELETE ... WHERE k IN (SELECT
-    ...)`` as a scan with a subquery per row), each term of the OR-combined condition is its own
-    statement, a semijoin term joining its parent's key set; elsewhere one ``WITH ... DELETE``.
-    """
-    if not adapter.multi_table_delete:
-        cond, needs = sql.condition(node)
-        head = sql._with(needs, [node])
-        text = adapter.delete_restricted_sql(node, key, head.sql, cond.sql)
-        return [Fragment(text, head.params + cond.params)]
-    statements = []
-    for part in sql.parts(node):
-        if part.source is None:
-            head = sql._with(part.needs, [node])
-            text = adapter.delete_restricted_sql(node, key, head.sql, part.fragment.sql)
-            statements.append(Fragment(text, head.params + part.fragment.params))
-            continue
-        head = sql._with(part.needs, [node])
-        q = adapter.quote
-        cols = ", ".join(f"{q(p)} AS {q(c)}" for c, p in part.pairs)
-        keys = f"{head.sql}SELECT DISTINCT {cols} FROM {part.source}"
-        text = adapter.delete_joined_sql(node, [c for c, _ in part.pairs], keys)
-        statements.append(Fragment(text, head.params))
-    return statements
-
-
 def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
     """Drop ``table`` and every table downstream of it, leaves first, across schemas."""
-    import networkx as nx
-
     conn = table.connection
     if prompt is None:
         prompt = bool(conn.config["safemode"])
@@ -171,10 +129,9 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
     except ValueError as err:
         raise ValueError(f"{err} (for drop; 'cascade' applies to delete only)") from None
     graph = build_graph(conn, [conn.adapter.split_full_name(table.full_table_name)[0]])
-    name = table.full_table_name
-    targets = topological_order(graph, {name} | nx.descendants(graph, name))
+    targets = drop_order(graph, table.full_table_name)
     if part_integrity == "enforce":
-        _check_drop_parts(graph, targets)
+        check_drop_parts(graph, targets)
     if prompt:
         listing = "\n".join(f"  {t}" for t in targets)
         if not ask(f"About to drop:\n{listing}\nProceed?"):
@@ -187,15 +144,3 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
             conn.execute(statement)
         catalog.invalidate(schema)
         logger.info("dropped %s", node)
-
-
-def _check_drop_parts(graph: Any, targets: list[str]) -> None:
-    """A Part may only be dropped together with its master."""
-    dropped = set(targets)
-    for node in targets:
-        master = graph.nodes[node].get("master")
-        if master is not None and master not in dropped:
-            raise PartIntegrityError(
-                f"cannot drop Part {node} before its master {master}: drop the master, "
-                "or pass part_integrity='ignore'"
-            )

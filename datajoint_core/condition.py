@@ -85,10 +85,13 @@ def encode(value: Any, attr: Attribute | None, adapter: Adapter) -> Any:
     if value is None:
         return None
     base = attr.base_type if attr is not None else ""
-    if base.startswith("<"):  # before unwrapping: a one-element array stays an array
-        from .blob import pack
+    if base.startswith("<"):  # codecs first: a one-element array stays an array
+        from .codecs import encode_attribute
 
-        return pack(value)
+        value, attr = encode_attribute(value, attr)
+        base = attr.base_type
+        if value is None or base == "bytes":
+            return value
     if hasattr(value, "item") and not isinstance(value, (bytes, str)):  # numpy scalars
         try:
             value = value.item()

@@ -36,7 +36,7 @@ def _attribute_line(attr: Attribute) -> str:
     elif attr.default is not None:
         default = f" = {attr.default}"
     comment = f"  # {attr.comment}" if attr.comment else ""
-    return f"{attr.name}{default} : {attr.type}{comment}"
+    return f"{attr.name}{default} : {attr.declared_type}{comment}"
 
 
 def _fk_line(where: _Where, fk: ForeignKey, heading: Heading) -> str:

@@ -66,12 +66,6 @@ def _bytes(value: Any) -> Any:
     return None if value is None else bytes(value)
 
 
-def _blob(value: Any) -> Any:
-    from .blob import unpack
-
-    return unpack(value)
-
-
 def _char(value: Any) -> Any:
     # CHAR(n) is blank-padded on some servers and not on others: the padding is not data
     return value.rstrip(" ") if isinstance(value, str) else value
@@ -86,8 +80,10 @@ def decoder(attr: Attribute) -> Decoder | None:
     base = attr.base_type
     if not attr.core:
         return None
-    if base.startswith("<"):
-        return _blob
+    if base.startswith("<"):  # a codec: the stored type's decoding, then the codecs
+        from .codecs import attribute_decoder
+
+        return attribute_decoder(attr, decoder)
     return {
         "uuid": _uuid,
         "json": _json,

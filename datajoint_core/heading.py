@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import DataJointError, UnknownAttributeError
 
@@ -50,6 +50,76 @@ class Attribute:
     declared: bool = False  # the core type came from the column comment
     expression: str | None = None  # SQL of a computed attribute (proj / aggr)
     source: str | None = None  # the column this attribute is renamed from
+    # the core type as the definition wrote it (kept in the column comment), as the reference's
+    # ``Attribute.original_type``: ``"enum('a', 'b')"`` where ``type`` is ``"enum('a','b')"``
+    original_type: str | None = field(default=None, compare=False)
+    # (schema, table) of the column read from the catalog: the context codecs are given
+    origin: tuple[str, str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_hidden(self) -> bool:
+        """Platform-managed columns (``_singleton``, ``_job_start_time``, ...) start with ``_``:
+        headings leave them out, as the reference does."""
+        return self.name.startswith("_")
+
+    @property
+    def declared_type(self) -> str:
+        """The type as it goes into the column comment: the core type as written."""
+        return self.original_type or self.type
+
+    @property
+    def dtype(self) -> object:
+        """The numpy type of a fetched column, as the reference chooses it (object when
+        values may be None or are not plain numbers)."""
+        return _numpy_type(self)
+
+    @property
+    def numeric(self) -> bool:
+        """A number (the reference's ``Attribute.numeric``)."""
+        return self.base_type in _NUMERIC_CORE or bool(
+            not self.core and (_INTEGER.fullmatch(self.type) or _FLOAT.fullmatch(self.type))
+        )
+
+    @property
+    def string(self) -> bool:
+        """Text, an enum or a date/time (the reference's ``Attribute.string``)."""
+        return self.base_type in ("char", "varchar", "enum", "date", "datetime")
+
+    @property
+    def json(self) -> bool:
+        return self.base_type == "json"
+
+    @property
+    def uuid(self) -> bool:
+        return self.base_type == "uuid"
+
+    @property
+    def is_blob(self) -> bool:
+        """Stored as bytes: ``bytes``, a codec stored as bytes, or a native blob."""
+        if self.type.startswith("<"):
+            from .codecs import resolve_dtype
+
+            try:
+                return resolve_dtype(self.type)[0] == "bytes"
+            except DataJointError:
+                return False
+        return self.base_type == "bytes" or (not self.core and "blob" in self.type)
+
+    @property
+    def codec(self) -> Any:
+        """The outermost codec of a ``<...>`` type (None for other types)."""
+        if not self.type.startswith("<"):
+            return None
+        from .codecs import get_codec
+
+        return get_codec(self.type)
+
+    @property
+    def store(self) -> str | None:
+        """The store of ``<codec@store>`` ("" for the default store), else None."""
+        if not self.type.startswith("<") or "@" not in self.type:
+            return None
+        return self.type.strip("<>").partition("@")[2]
 
     @property
     def base_type(self) -> str:
@@ -81,18 +151,90 @@ class Index:
     unique: bool
 
 
+class Attributes(tuple):
+    """The attributes of a heading in order; also a read-only mapping by name, as the
+    reference's ``heading.attributes`` dict is (``"a" in attrs``, ``attrs["a"]``, ``keys()``)."""
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return any(a.name == item for a in self)
+        return tuple.__contains__(self, item)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, str):
+            for attr in self:
+                if attr.name == item:
+                    return attr
+            raise KeyError(item)
+        return tuple.__getitem__(self, item)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return next((a for a in self if a.name == name), default)
+
+    def keys(self) -> list[str]:
+        return [a.name for a in self]
+
+    def values(self) -> list[Attribute]:
+        return list(self)
+
+    def items(self) -> list[tuple[str, Attribute]]:
+        return [(a.name, a) for a in self]
+
+
 @dataclass(frozen=True)
 class Heading:
-    """An ordered set of attributes (primary key first) with the table's metadata."""
+    """An ordered set of attributes (primary key first) with the table's metadata.
+
+    ``hidden`` holds platform-managed columns (names starting with ``_``): they are declared
+    and stored but, as in the reference, not part of ``attributes``, ``names`` or the key.
+    """
 
     attributes: tuple[Attribute, ...]
     comment: str = ""
     foreign_keys: tuple[ForeignKey, ...] = ()
     indexes: tuple[Index, ...] = ()
-    _by_name: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+    hidden: tuple[Attribute, ...] = ()
+    # an index of ``attributes`` by name, made for each heading (``replace`` makes a new one)
+    _by_name: dict[str, Attribute] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_name.update({a.name: a for a in self.attributes})
+        if not isinstance(self.attributes, Attributes):
+            object.__setattr__(self, "attributes", Attributes(self.attributes))
+        object.__setattr__(self, "_by_name", {a.name: a for a in self.attributes})
+
+    @property
+    def _attributes(self) -> dict[str, Attribute]:
+        """Every attribute by name, hidden ones included (the reference's ``_attributes``)."""
+        return {a.name: a for a in (*self.attributes, *self.hidden)}
+
+    @property
+    def all_attributes(self) -> tuple[Attribute, ...]:
+        """The columns to declare: the visible attributes, then the hidden ones."""
+        return (*self.attributes, *self.hidden)
+
+    @property
+    def as_dtype(self) -> Any:
+        """A numpy structured dtype of the attributes (as the reference's ``as_dtype``)."""
+        import numpy as np
+
+        return np.dtype({"names": self.names, "formats": [a.dtype for a in self.attributes]})
+
+    @property
+    def has_autoincrement(self) -> bool:
+        return any(a.autoincrement for a in self.attributes)
+
+    def __repr__(self) -> str:
+        """The heading as definition lines, one per attribute (as the reference prints it)."""
+        lines = [f"# {self.comment}"] if self.comment else []
+        in_key = True
+        for attr in self.attributes:
+            if in_key and not attr.in_key:
+                lines.append("---")
+                in_key = False
+            name = attr.name if attr.default is None else f"{attr.name}={attr.default}"
+            type_ = attr.type + (" auto_increment" if attr.autoincrement else "")
+            lines.append(f"{name:<20} : {type_:<28} # {attr.comment}")
+        return "\n".join(lines) + "\n"
 
     def __iter__(self) -> Iterator[Attribute]:
         return iter(self.attributes)
@@ -145,6 +287,9 @@ class Heading:
 
 def attribute_from_column(column: ColumnInfo, in_key: bool, adapter: Adapter) -> Attribute:
     declared, comment = split_comment(column.comment)
+    written = declared
+    if declared is not None and not declared.startswith("<"):
+        declared = _normalised(declared)
     core_type = declared or adapter.native_to_core(column.native_type)
     return Attribute(
         name=column.name,
@@ -157,7 +302,47 @@ def attribute_from_column(column: ColumnInfo, in_key: bool, adapter: Adapter) ->
         core=core_type is not None,
         autoincrement=column.autoincrement,
         declared=declared is not None,
+        original_type=written if written is not None and not written.startswith("<") else None,
+        origin=(column.schema, column.table),
     )
+
+
+def _normalised(written: str) -> str:
+    """The core type of a ``:type:`` comment as this package spells it (``enum('a','b')``)."""
+    from .declare.parser import normalise_type
+
+    try:
+        return normalise_type(written)[0]
+    except ValueError:  # a type this package does not know: keep it as it was written
+        return written
+
+
+_INTEGER = re.compile(r"((tiny|small|medium|big|)int|integer)(\s*\(.+\))?(\s+unsigned)?", re.I)
+_FLOAT = re.compile(r"(double|float|real|double precision)(\s*\(.+\))?(\s+unsigned)?", re.I)
+_CORE_INTEGERS = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "bool"})
+_NUMERIC_CORE = _CORE_INTEGERS | {"uint64", "float32", "float64", "decimal"}
+
+
+def _numpy_type(attr: Attribute) -> object:
+    """int64 for a non-nullable integer (uint64 for an unsigned 64-bit one), float64 for any
+    float, object otherwise: what the reference's heading reports as ``dtype``."""
+    import numpy as np
+
+    if attr.expression is not None:
+        return object
+    base = attr.base_type if attr.core else ""
+    native = attr.type if not attr.core else ""
+    if base in ("float32", "float64") or (native and _FLOAT.fullmatch(native)):
+        return np.float64
+    if attr.nullable:
+        return object
+    if base == "uint64" or (
+        native and native.lower().startswith("bigint") and "unsigned" in native
+    ):
+        return np.uint64
+    if base in _CORE_INTEGERS or (native and _INTEGER.fullmatch(native)):
+        return np.int64
+    return object
 
 
 def headings_from_catalog(
@@ -209,7 +394,7 @@ def _inherit_types(
                         attrs[i] = replace(mine, type=theirs.type, core=theirs.core)
                         changed = True
             if changed:
-                headings[key] = replace(heading, attributes=tuple(attrs), _by_name={})
+                headings[key] = replace(heading, attributes=tuple(attrs))
                 by_name[adapter.full_name(*key)] = headings[key]
             changed = changed or before
         if not changed:
@@ -246,7 +431,8 @@ def _headings(catalog: Catalog, adapter: Adapter) -> dict[tuple[str, str], Headi
         attrs = [attribute_from_column(c, c.name in pk, adapter) for c in cols]
         attrs.sort(key=lambda a: (not a.in_key, pk.index(a.name) if a.in_key else 0))
         headings[key] = Heading(
-            tuple(attrs),
+            tuple(a for a in attrs if not a.is_hidden),
+            hidden=tuple(a for a in attrs if a.is_hidden),
             comment=info.comment,
             foreign_keys=tuple(fks.get(key, ())),
             indexes=tuple(indexes.get(key, ())),

@@ -208,6 +208,7 @@ class Schema:
         connection, database = self._conn, self._name
         cls._class_connection = connection
         cls.database = database
+        cls._document()
         declared = connection.catalog.heading(database, cls._table_name()) is not None
         create = self.create_tables
         if create is None:
@@ -217,8 +218,6 @@ class Schema:
             declared = True
             if connection._dependencies is not None:
                 connection._dependencies.clear()
-        if isinstance(cls.definition, str) and cls.definition:
-            cls.__doc__ = (cls.__doc__ or "") + "\nTable definition:\n\n" + cls.definition
         if declared and issubclass(cls, Lookup):
             contents = list(cls.contents or ())
             table = cls()

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from . import errors, naming
+from . import naming
 from .condition import Fragment, encode, records
 from .context import check_global_access, conn
 from .describe import describe
-from .errors import DataJointError, DeclarationError, DuplicateError, IntegrityError, QueryError
+from .errors import DataJointError, DuplicateError, IntegrityError, QueryError
 from .expression import QueryExpression, _same_connection, as_expression
 from .graph.dependencies import build_graph
 from .naming import Tier
@@ -25,10 +24,13 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from .connection import Connection
-    from .declare.parser import ForeignKeySpec
+    from .heading import Heading
 
 logger = logging.getLogger("datajoint_core")
 _INSERT_PARAMS = 20_000  # parameters per INSERT statement
+
+
+_EXPLAINED = frozenset({"heading", "primary_key"})  # unbound classes raise for these
 
 
 class _TableMeta(type):
@@ -45,6 +47,8 @@ class _TableMeta(type):
         bindable = inspect.isfunction(raw) or isinstance(raw, property)
         if bindable and type.__getattribute__(cls, "_bound")():
             return getattr(cls(), name)
+        if name in _EXPLAINED and type.__getattribute__(cls, "definition") is not None:
+            return getattr(cls(), name)  # a table class not bound (yet): say why
         return super().__getattribute__(name)
 
     def __and__(cls, other: Any) -> QueryExpression:
@@ -70,11 +74,16 @@ class _TableMeta(type):
 
 
 class Table(QueryExpression, metaclass=_TableMeta):
-    """A base table. Subclass a tier (Manual, Lookup, ...) and decorate with ``@schema``."""
+    """A base table. Subclass a tier (Manual, Lookup, ...) and decorate with ``@schema``.
 
-    definition: ClassVar[str] = ""
+    Instances need not have a table behind them: ``is_declared`` tells, and the heading is
+    read from the catalog when first used.
+    """
+
+    definition: ClassVar[str | None] = None  # the DataJoint definition of a declared class
     database: ClassVar[str | None] = None
     tier: ClassVar[Tier] = Tier.MANUAL
+    declaration_context: ClassVar[Mapping[str, Any] | None] = None
     _class_connection: ClassVar[Connection | None] = None
     _stored_name: ClassVar[str | None] = None
 
@@ -84,20 +93,10 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     def __init__(self) -> None:
         cls = type(self)
-        if not cls._bound():
-            raise DataJointError(
-                f"table class {cls.__name__} is not bound to a schema: decorate it with @schema"
-            )
-        name = cls._table_name()
-        heading = cls._class_connection.catalog.heading(cls.database, name)  # type: ignore[union-attr, arg-type]
-        if heading is None:
-            raise DataJointError(
-                f"table {cls.database}.{name} does not exist; declare it with @schema"
-            )
-        self._connection = cls._class_connection  # type: ignore[assignment]
-        self._heading = heading
-        self._from = Fragment(self.full_table_name)
         self._label = cls.__name__
+        if cls._bound():
+            self._connection = cls._class_connection  # type: ignore[assignment]
+            self._from = Fragment(self.full_table_name)
 
     # -- names ---------------------------------------------------------------------------
     @classmethod
@@ -115,6 +114,11 @@ class Table(QueryExpression, metaclass=_TableMeta):
     @property
     def full_table_name(self) -> str:
         cls = type(self)
+        if not cls._bound():
+            raise DataJointError(
+                f"Class {cls.__name__} is not associated with a schema. "
+                "Apply a schema decorator or use schema() to bind it."
+            )
         return cls._class_connection.adapter.full_name(cls.database, cls._table_name())  # type: ignore[union-attr, arg-type]
 
     @property
@@ -122,49 +126,126 @@ class Table(QueryExpression, metaclass=_TableMeta):
         return type(self).__name__
 
     @property
+    def connection(self) -> Connection:
+        found = self.__dict__.get("_connection")
+        if found is None:
+            raise _not_configured(type(self).__name__)
+        return found
+
+    @property
+    def adapter(self) -> Any:
+        return self.connection.adapter
+
+    @property
+    def heading(self) -> Heading:
+        """The table's heading, read from the catalog the first time it is needed."""
+        found = self.__dict__.get("_heading")
+        if found is None:
+            cls = type(self)
+            if not cls._bound():
+                raise _not_configured(cls.__name__)
+            found = self.connection.catalog.heading(cls.database, cls._table_name())  # type: ignore[arg-type]
+            if found is None:
+                raise DataJointError(
+                    f"table {self.full_table_name} is not declared: declare it with @schema"
+                )
+            self._heading = found
+        return found
+
+    @property
+    def is_declared(self) -> bool:
+        """Whether the table exists in the database now (asked of the server, not a cache)."""
+        cls = type(self)
+        if not cls._bound():
+            return False
+        conn = self.connection
+        names = conn.adapter.table_names(conn.fetchall, [cls.database])  # type: ignore[list-item]
+        return (cls.database, cls._table_name()) in names
+
+    @property
     def is_restricted(self) -> bool:
         return bool(self._where) or self._top is not None
 
     # -- declaration ---------------------------------------------------------------------
     @classmethod
+    def _namespace(cls, context: Mapping[str, Any]) -> dict[str, Any]:
+        """What a definition's ``-> ...`` references are evaluated in: the declaration
+        context, ``self`` and the class's own name (a Part's name means the outer table)."""
+        return {**context, "self": cls, cls.__name__: cls}
+
+    @classmethod
+    def _document(cls) -> None:
+        """Add the definition to the class's docstring (``help(Session)`` shows it)."""
+        if isinstance(cls.definition, str):
+            cls.__doc__ = f"{cls.__doc__ or ''}\nTable definition:\n\n{cls.definition}"
+
+    @classmethod
     def _declare(cls, context: Mapping[str, Any]) -> None:
-        from .declare.ddl import Parent, declare
-        from .declare.lineage import write_lineage
-        from .declare.parser import AttributeSpec, ForeignKeySpec, parse_definition
+        from .declare.resolve import declare_table
 
         conn = cls._class_connection
         assert conn is not None and cls.database is not None
-        name = cls._table_name()
-        spec = parse_definition(cls.definition, cls.__name__)
-        parents = []
-        for item in spec.items:
-            if isinstance(item, AttributeSpec) and not item.core:
-                warnings.warn(
-                    f"{cls.__name__}: line {item.line}: {item.name} has the native type "
-                    f"{item.type!r}, not a core type: it may read back differently elsewhere",
-                    stacklevel=4,
-                )
-            if isinstance(item, ForeignKeySpec):
-                target = _resolve(item, context, cls)
-                schema = conn.adapter.split_full_name(target.full_table_name)[0]
-                parents.append(Parent(item, target.full_table_name, schema, target.heading))
-        declaration = declare(spec, parents, cls.database, name, conn.adapter, cls.__name__)
         if conn.in_transaction:
             raise DataJointError(f"cannot declare {cls.__name__} inside a transaction")
-        try:
-            for statement in declaration.statements:
-                conn.execute(statement)
-        except errors.AccessError:  # as the reference: a missing privilege is an AccessError
-            raise
-        except QueryError as err:
-            raise DeclarationError(
-                f"{cls.__name__}: the database refused to declare "
-                f"{conn.adapter.full_name(cls.database, name)}: {err}"
-            ) from err
-        finally:
-            conn.catalog.invalidate(cls.database)
-        write_lineage(conn, cls.database, name, declaration.heading)
-        logger.info("declared %s", conn.adapter.full_name(cls.database, name))
+        namespace = cls._namespace(context)
+        cls.declaration_context = namespace
+        declare_table(cls, namespace)
+
+    def alter(self, prompt: bool = True, context: Mapping[str, Any] | None = None) -> None:
+        """Change the table to match its (edited) ``definition``: add, drop and change
+        secondary attributes and the table comment, keeping the rows.
+
+        A comment that starts with ``{old_name}`` renames that attribute (MySQL). The
+        primary key, foreign keys and indexes cannot be altered. ``context`` resolves the
+        definition's references (default: the declaration context, else the caller's).
+        """
+        from .declare.resolve import alter_table
+
+        if context is None:
+            context = type(self).declaration_context
+        if context is None:
+            frame = inspect.currentframe().f_back  # type: ignore[union-attr]
+            context = {**frame.f_globals, **frame.f_locals}  # type: ignore[union-attr]
+            del frame
+        alter_table(self, type(self)._namespace(context), prompt)
+
+    def update1(self, row: Mapping[str, Any]) -> None:
+        """Change secondary attributes of one existing row: ``row`` has the whole primary key
+        and the new values; None sets an attribute to its default (NULL when nullable).
+
+        >>> Session.update1({"subject_id": 1, "session_id": 2, "notes": "redone"})  # doctest: +SKIP
+        """
+        if not isinstance(row, Mapping):
+            raise DataJointError("The argument of update1 must be dict-like.")
+        if not set(row).issuperset(self.primary_key):
+            raise DataJointError("The argument of update1 must supply all primary key values.")
+        unknown = [k for k in row if k not in self.heading]
+        if unknown:
+            raise DataJointError(f"Attribute `{unknown[0]}` not found.")
+        if self.is_restricted:
+            raise DataJointError("Update cannot be applied to a restricted table.")
+        key = {k: row[k] for k in self.primary_key}
+        target = self & key
+        if len(target) != 1:
+            raise DataJointError("Update can only be applied to one existing entry.")
+        values = {k: v for k, v in row.items() if k not in key}
+        if not values:
+            return
+        q = self.adapter.quote
+        sets, params = [], []
+        for name, value in values.items():
+            attr = self.heading[name]
+            if _missing(value, attr):
+                sets.append(f"{q(name)} = DEFAULT")
+            else:
+                sets.append(f"{q(name)} = %s")
+                params.append(self._encode(attr, value))
+        where = target.where_fragment()
+        assert where is not None
+        self.connection.execute(
+            f"UPDATE {self.full_table_name} SET {', '.join(sets)} WHERE {where.sql}",
+            [*params, *where.params],
+        )
 
     # -- insert --------------------------------------------------------------------------
     def insert1(self, row: Any, **kwargs: Any) -> None:
@@ -436,33 +517,14 @@ class Table(QueryExpression, metaclass=_TableMeta):
             return names
         return [FreeTable(self.connection, n) for n in names]
 
-    def describe(self, context: Mapping[str, Any] | None = None) -> str:
+    def describe(self, context: Mapping[str, Any] | None = None, printout: bool = False) -> str:
         """The definition of this table, reconstructed from the database."""
         master = getattr(type(self), "master", None)
         master_name = master().full_table_name if master is not None else None
-        return describe(self.heading, self.adapter, str(self.database), master_name)
-
-
-def _resolve(item: ForeignKeySpec, context: Mapping[str, Any], cls: type[Table]) -> Table:
-    """A ``-> Parent`` reference as a table instance."""
-    ref = item.ref
-    where = f"{cls.__name__}: line {item.line}: '-> {ref}'"
-    head, *rest = ref.split(".")
-    if head == "master" and getattr(cls, "master", None) is not None:
-        target: Any = cls.master
-    elif head in context:
-        target = context[head]
-    else:
-        raise DeclarationError(f"{where}: {head!r} is not defined")
-    for part in rest:
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise DeclarationError(f"{where}: {head!r} has no attribute {part!r}") from None
-    table = as_expression(target)
-    if not isinstance(table, Table):
-        raise DeclarationError(f"{where} does not name a table")
-    return table
+        text = describe(self.heading, self.adapter, str(self.database), master_name)
+        if printout:
+            logger.info("\n%s", text)
+        return text
 
 
 _INT_RANGES = {
@@ -539,6 +601,14 @@ def _value_problem(attr: Any, value: Any) -> str | None:
         values = enum_values(attr.type)
         return None if value in values else f"is not one of {list(values)}"
     return None
+
+
+def _not_configured(name: str) -> DataJointError:
+    return DataJointError(
+        f"Table `{name}` is not properly configured. Ensure the schema is activated before "
+        "using the table. Example: schema.activate('database_name') or "
+        "schema = dj.Schema('database_name')"
+    )
 
 
 class FreeTable(Table):

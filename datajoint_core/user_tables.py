@@ -1,7 +1,13 @@
-"""Table tiers: Manual, Lookup, Imported, Computed and Part, with the reference's name prefixes."""
+"""Table tiers: Manual, Lookup, Imported, Computed and Part, with the reference's name prefixes.
+
+``Entry``, ``Ingest`` and ``Compute`` are the reference's other names for Manual, Imported and
+Computed (the same classes).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .autopopulate import AutoPopulate
@@ -9,38 +15,60 @@ from .errors import DataJointError, PartIntegrityError
 from .naming import Tier, part_name, tier_of
 from .table import Table
 
-UserTable = Table  # the reference's name for the base class of the tiers
+_BASE = r"[a-z][a-z0-9]*(_[a-z][a-z0-9]*)*"
 
 
-class Manual(Table):
+class UserTable(Table):
+    """The base of the tier classes (the reference's ``UserTable``)."""
+
+    tier_regexp: ClassVar[str | None] = None
+
+
+class Manual(UserTable):
     """Data entered by hand or by external tools."""
 
     tier: ClassVar[Tier] = Tier.MANUAL
+    tier_regexp: ClassVar[str | None] = rf"(?P<manual>{_BASE})"
 
 
-class Lookup(Table):
+class Lookup(UserTable):
     """Reference data; ``contents`` is inserted when the table is declared."""
 
     tier: ClassVar[Tier] = Tier.LOOKUP
+    tier_regexp: ClassVar[str | None] = rf"(?P<lookup>#{_BASE})"
     contents: ClassVar[Any] = ()
 
 
-class Imported(AutoPopulate):
+class Imported(UserTable, AutoPopulate):
     """Data imported from outside the database by ``make()``."""
 
     tier: ClassVar[Tier] = Tier.IMPORTED
+    tier_regexp: ClassVar[str | None] = rf"(?P<imported>_{_BASE})"
 
 
-class Computed(AutoPopulate):
+class Computed(UserTable, AutoPopulate):
     """Data computed from other tables by ``make()``."""
 
     tier: ClassVar[Tier] = Tier.COMPUTED
+    tier_regexp: ClassVar[str | None] = rf"(?P<computed>__{_BASE})"
 
 
-class Part(Table):
+Entry = Manual
+Ingest = Imported
+Compute = Computed
+
+
+class Part(UserTable):
     """A part of its master table; ``-> master`` refers to the master."""
 
     tier: ClassVar[Tier] = Tier.MANUAL
+    tier_regexp: ClassVar[str | None] = (
+        "(?P<master>"
+        + "|".join(str(c.tier_regexp) for c in (Manual, Lookup, Imported, Computed))
+        + ")__(?P<part>"
+        + _BASE
+        + ")"
+    )
     master: ClassVar[Any] = None
 
     @classmethod
@@ -48,6 +76,16 @@ class Part(Table):
         if cls.master is None:
             raise DataJointError(f"Part table {cls.__name__} must be nested in its master class")
         return part_name(cls.master._table_name(), cls.__name__)
+
+    @classmethod
+    def _namespace(cls, context: Mapping[str, Any]) -> dict[str, Any]:
+        # the master by its name and as ``master``; the Part's own name keeps meaning the
+        # table of that name outside (``-> Website`` in ``Profile.Website``), as in the reference
+        master = cls.master
+        return {**context, master.__name__: master, "master": master, "self": cls}
+
+    def alter(self, prompt: bool = True, context: Mapping[str, Any] | None = None) -> None:
+        super().alter(prompt=prompt, context=context or type(self).declaration_context)
 
     def delete(
         self, transaction: bool = True, prompt: bool | None = None, part_integrity: str = "enforce"
@@ -67,6 +105,11 @@ class Part(Table):
                 "drop the master, or pass part_integrity='ignore'"
             )
         super().drop(prompt=prompt, part_integrity=part_integrity)
+
+
+def is_tier(table_name: str, tier: type[UserTable]) -> bool:
+    """Whether a stored table name belongs to ``tier`` (by the reference's name patterns)."""
+    return tier.tier_regexp is not None and re.fullmatch(tier.tier_regexp, table_name) is not None
 
 
 TIER_CLASSES: dict[Tier, type[Table]] = {

@@ -4,16 +4,16 @@ Until the command is ready to clean up after itself, Ctrl-C or SIGTERM just ends
 quietly (no traceback from an interrupted import).
 """
 
-import signal
+import _signal  # the C module: installed before ``signal``'s own (slower) import can be hit
 import sys
 
 
 def _quiet(signum: int, frame: object) -> None:
-    raise SystemExit(130 if signum == signal.SIGINT else 143)
+    raise SystemExit(130 if signum == _signal.SIGINT else 143)
 
 
-signal.signal(signal.SIGINT, _quiet)
-signal.signal(signal.SIGTERM, _quiet)
+_signal.signal(_signal.SIGINT, _quiet)
+_signal.signal(_signal.SIGTERM, _quiet)
 
 
 def entry() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -93,8 +93,7 @@ def diagram(path: str | os.PathLike[str] | Recipe, fmt: str = "mermaid") -> str:
     try:
         with inst.connection.snapshot():
             plan = _plan(recipe, inst.connection)
-            shown = plan.diagram._copy()
-            shown.nodes_to_show = {t.node for t in plan.tables}
+            shown = plan.diagram.showing(t.node for t in plan.tables)
             render = {"mermaid": shown.make_mermaid, "dot": shown.make_dot, "svg": shown.make_svg}
             return render[fmt]()
     except dj.DataJointError as err:
@@ -191,6 +190,7 @@ def run(
     outputs: Sequence[str] | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    jobs: int = 1,
 ) -> RunResult:
     """Preview, then write the subset to every (or the named) output of the recipe.
 
@@ -224,7 +224,7 @@ def run(
                     source.connection.backend,
                     Hints(output.name),
                 )
-        staged = _stage_all(recipe, source, where, chosen, writers, progress, on_plan)
+        staged = _stage_all(recipe, source, where, chosen, writers, progress, on_plan, jobs)
         results = _publish_all(staged)
         return RunResult(staged.plan, results)
     except dj.DataJointError as err:
@@ -250,21 +250,26 @@ def _stage_all(
     writers: dict[str, Writer],
     progress: Progress | None,
     on_plan: Callable[[Plan], None] | None,
+    jobs: int = 1,
 ) -> _Staged:
-    """Read the snapshot once per output and stage every output; abort them all on a failure."""
+    """Read the snapshot once per output and stage every output; abort them all on a failure.
+
+    With ``jobs`` > 1, that many connections read tables ahead, all in one snapshot; where the
+    account may not synchronise snapshots (MySQL without RELOAD) the run says so and reads on
+    one connection."""
     from .manifest import build_manifest
 
     conn = source.connection
     staged: list[tuple[Output, Writer, dict[str, TableResult]]] = []
     try:
-        with conn.snapshot():
+        with _snapshot(conn, jobs) as readers:
             plan = _plan(recipe, conn)
             if on_plan is not None:
                 on_plan(plan)
             metas = [table_meta(conn, t) for t in plan.tables]
             for output in chosen:
                 writer = writers[output.name]
-                written = _write(conn, plan, metas, writer, progress)
+                written = _write(readers, plan, metas, writer, progress)
                 manifest = build_manifest(
                     recipe, plan, output, recipe.source.describe(), written, where.to_dict()
                 )
@@ -303,18 +308,42 @@ def _publish_all(staged: _Staged) -> dict[str, OutputResult]:
     return results
 
 
+@contextlib.contextmanager
+def _snapshot(conn: dj.Connection, jobs: int) -> Iterator[list[dj.Connection]]:
+    """``jobs`` connections in one read-only snapshot (``conn`` first), or ``conn`` alone."""
+    with contextlib.ExitStack() as stack:
+        group: list[dj.Connection] | None = None
+        if jobs > 1:
+            try:
+                group = stack.enter_context(conn.shared_snapshot(jobs))
+            except dj.errors.AccessError as err:
+                logger.warning("reading with one connection: %s", err)
+        if group is None:
+            stack.enter_context(conn.snapshot())
+            group = [conn]
+        yield group
+
+
 def _write(
-    conn: dj.Connection,
+    readers: list[dj.Connection],
     plan: Plan,
     metas: list[tuple[TableMeta, dj.FreeTable]],
     writer: Writer,
     progress: Progress | None,
 ) -> dict[str, TableResult]:
+    from .readers import read_in_order
+
     written: dict[str, TableResult] = {}
     writer.open([m for m, _ in metas])
-    for table, (meta, free) in zip(plan.tables, metas):
-        # closed however the writer ends, so that a half-read result never holds the source
-        with contextlib.closing(_batches(conn, table, meta, free, progress)) as batches:
+    items = list(zip(plan.tables, metas))
+
+    def read(conn: dj.Connection, item: tuple[PlanTable, tuple[TableMeta, dj.FreeTable]]) -> Any:
+        table, (meta, free) = item
+        return _batches(conn, table, meta, free, progress)
+
+    # closed however the writer ends, so that a half-read result never holds the source
+    with contextlib.closing(read_in_order(readers, items, read)) as tables:
+        for (table, (meta, _)), batches in tables:
             written[table.key] = writer.write_table(meta, batches)
     return written
 

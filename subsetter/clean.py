@@ -11,9 +11,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import datajoint_core as dj
-from datajoint_core.condition import Fragment, Raw
 from datajoint_core.graph.dependencies import build_graph
 from datajoint_core.graph.propagate import topological_order
+from datajoint_core.graph.subset import Status
 
 from .connect import connect
 from .errors import Hints, UnsafeTargetError
@@ -120,20 +120,12 @@ def _check_contained(graph: Any, schemas: Sequence[str]) -> None:
 def _doomed(plan: Plan) -> list[tuple[PlanTable, Any]]:
     """The restricted tables, leaves first, as tables restricted to the subset's keys; Parts go
     with their masters."""
-    graph = plan.diagram.graph
-    restricted = {t.node: t for t in plan.tables if t.status == "restricted" and t.count}
-    sql = plan.diagram.sql()
+    diagram = plan.diagram
+    graph = diagram.graph
+    restricted = {t.node: t for t in plan.tables if t.status is Status.RESTRICTED and t.count}
     doomed = []
     for table in reversed(list(restricted.values())):
-        master = graph.nodes[table.node].get("master")
-        if master in restricted:
+        if graph.nodes[table.node].get("master") in restricted:
             continue
-        free = dj.FreeTable(plan.diagram.connection, table.node)
-        q = free.adapter.quote
-        key = free.primary_key
-        keys = sql.select(table.node, key)
-        cols = ", ".join(q(k) for k in key)
-        target = cols if len(key) == 1 else f"({cols})"
-        cond = Fragment(f"{target} IN (SELECT * FROM ({keys.sql}) AS _keys)", keys.params)
-        doomed.append((table, free & Raw(cond, frozenset(key))))
+        doomed.append((table, diagram[table.node]))
     return doomed

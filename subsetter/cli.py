@@ -108,7 +108,7 @@ def validate(recipe: str) -> None:
 
 def _plan_rows(plan: Any) -> list[dict[str, Any]]:
     return [
-        {"table": t.display, "rows": t.count, "status": t.status, "reason": t.reason}
+        {"table": t.display, "rows": t.count, "status": t.status.value, "reason": t.reason}
         for t in plan.tables
     ]
 
@@ -197,8 +197,16 @@ class _Progress:
     "--output", "-o", "outputs", multiple=True, help="Write only this output (repeatable)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Read with this many connections sharing one snapshot (MySQL: needs RELOAD).",
+)
 @_handle_errors
-def run(recipe: str, outputs: tuple[str, ...], as_json: bool) -> None:
+def run(recipe: str, outputs: tuple[str, ...], as_json: bool, jobs: int) -> None:
     """Preview, then write the subset to the recipe's outputs.
 
     Example: subset run recipes/demo.yaml --output parquet
@@ -212,6 +220,7 @@ def run(recipe: str, outputs: tuple[str, ...], as_json: bool) -> None:
             outputs=outputs or None,
             progress=progress,
             on_plan=None if as_json else _print_plan,
+            jobs=jobs,
         )
     summary = {
         name: {"location": out.location, "rows": out.rows, "tables": out.tables}

@@ -41,7 +41,7 @@ def build_manifest(
             "table": table.table,
             "name": table.display,
             "rows": result.rows if result else table.count,
-            "status": table.status,
+            "status": table.status.value,
             "reason": table.reason,
         }
     return {

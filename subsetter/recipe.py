@@ -36,7 +36,7 @@ DATABASE_BACKENDS = frozenset({"postgresql"})  # backends with a database level 
 _MAX_LISTED = 12  # list at most this many choices in a message
 
 TOP_KEYS: tuple[str, ...] = ("version", "source", "schemas", "restrictions", "prune")
-TOP_KEYS += ("include", "exclude", "upstream", "outputs")
+TOP_KEYS += ("include", "exclude", "upstream", "ordered", "outputs")
 CONNECTION_KEYS = ("backend", "host", "port", "user", "password", "database", "embedded")
 RESTRICTION_KEYS = ("table", "where", "limit", "order_by", "sample")
 SAMPLE_KEYS = ("percent", "seed")
@@ -233,6 +233,7 @@ class Recipe:
     outputs: tuple[Output, ...]
     text: str
     locations: dict[str, Location]
+    ordered: bool = True  # rows in primary-key order (deterministic files; costs a sort)
 
     def location(self, key: str) -> Location:
         """The location of `key` (``schemas[0]``), or of its nearest recorded ancestor."""
@@ -574,6 +575,7 @@ def _build_recipe(doc: _Document, data: Any, text: str) -> Recipe:
         schemas=schemas,
         restrictions=restrictions,
         prune=doc.boolean(_get(top, "prune", True), "prune"),
+        ordered=doc.boolean(_get(top, "ordered", True), "ordered"),
         include=_patterns(doc, _get(top, "include", []), "include", schemas),
         exclude=_patterns(doc, _get(top, "exclude", []), "exclude", schemas),
         upstream=doc.choice(Upstream, _get(top, "upstream", Upstream.ALL.value), "upstream"),

@@ -155,6 +155,18 @@ class Adapter:
     enum_is_named_type: ClassVar[bool] = False
     multi_table_delete: ClassVar[bool] = False
     indexes_foreign_keys: ClassVar[bool] = True  # the server indexes FK columns by itself
+    # ALTER TABLE places columns (AFTER) and has MODIFY / CHANGE (MySQL's dialect)
+    supports_column_position: ClassVar[bool] = False
+    max_table_name_length: ClassVar[int] = 64
+
+    @property
+    def backend(self) -> str:
+        """The backend's name, as the reference's adapters call it ("mysql", "postgresql")."""
+        return self.name
+
+    def quote_identifier(self, name: str) -> str:
+        """The reference's name for :meth:`quote`."""
+        return self.quote(name)
 
     # -- connections ---------------------------------------------------------------------
     def connect(self, params: ConnectParams) -> Any:
@@ -213,10 +225,6 @@ class Adapter:
         """Quote an identifier, doubling the quote character inside it."""
         q = self.quote_char
         return q + str(name).replace(q, q + q) + q
-
-    def quote_identifier(self, name: str) -> str:
-        """:meth:`quote`, by the reference's name."""
-        return self.quote(name)
 
     def full_name(self, schema: str, table: str) -> str:
         return f"{self.quote(schema)}.{self.quote(table)}"

@@ -82,6 +82,7 @@ def _normalise_type(column_type: str) -> str:
 
 class MySQLAdapter(Adapter):
     name = "mysql"
+    supports_column_position = True
     quote_char = "`"
     sqlglot_dialect = "mysql"
     default_port = 3306

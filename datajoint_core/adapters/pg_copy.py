@@ -16,10 +16,15 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import DataJointError
+
 if TYPE_CHECKING:
     import pyarrow
 
 _BLOCK = 4 << 20
+# A CSV value must fit in one block, and bytea travels as hex (twice its size): tables with a
+# binary column read in larger blocks (values up to ~32 MB); a larger one is a clear error.
+_BINARY_BLOCK = 64 << 20
 
 
 def _csv_type(field: pyarrow.Field) -> pyarrow.DataType:
@@ -83,6 +88,8 @@ def stream_copy(
         except BaseException as err:  # reported in the reading thread
             failure.append(err)
 
+    binary = any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in schema)
+    block = _BINARY_BLOCK if binary else _BLOCK
     thread = threading.Thread(target=produce, name="pg-copy", daemon=True)
     thread.start()
     source = os.fdopen(read_fd, "rb")
@@ -90,7 +97,7 @@ def stream_copy(
     try:
         reader = pacsv.open_csv(
             source,
-            read_options=pacsv.ReadOptions(column_names=schema.names, block_size=_BLOCK),
+            read_options=pacsv.ReadOptions(column_names=schema.names, block_size=block),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={f.name: _csv_type(f) for f in schema},
@@ -110,6 +117,11 @@ def stream_copy(
     except StopIteration:
         finished = True
     except pa.ArrowInvalid as err:
+        if "straddl" in str(err):
+            raise DataJointError(
+                f"a value is larger than PostgreSQL's COPY export reads at once ({block >> 21} "
+                f"MB of binary data): {err}"
+            ) from err
         if not failure and "Empty CSV file" not in str(err):  # an empty result is no error
             raise
         finished = True

@@ -100,6 +100,7 @@ def _normalise_type(formatted: str) -> str:
 
 class PostgreSQLAdapter(Adapter):
     name = "postgresql"
+    max_table_name_length = 63
     quote_char = '"'
     sqlglot_dialect = "postgres"
     default_port = 5432

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 from ..errors import DeclarationError
 from ..heading import Attribute, ForeignKey, Heading, Index, join_comment
-from .parser import AttributeSpec, ForeignKeySpec, TableSpec, enum_values, split_type
+from .parser import (
+    AttributeSpec,
+    ForeignKeySpec,
+    TableSpec,
+    enum_values,
+    normalise_type,
+    split_type,
+)
 
 if TYPE_CHECKING:
     from ..adapters.base import Adapter
@@ -16,12 +23,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Parent:
-    """A resolved ``-> Parent`` reference."""
+    """A resolved ``-> Parent`` reference; ``rename`` ((new, old) pairs) as the evaluated
+    reference projects the parent's key (None: as the parsed ``spec`` says)."""
 
     spec: ForeignKeySpec
     full_name: str
     schema: str
     heading: Heading
+    rename: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def renames(self) -> tuple[tuple[str, str], ...]:
+        return self.spec.rename if self.rename is None else self.rename
 
 
 @dataclass(frozen=True)
@@ -31,7 +44,7 @@ class Declaration:
 
 
 def _fk_attributes(parent: Parent, table: str) -> list[Attribute]:
-    renames = dict(parent.spec.rename)
+    renames = dict(parent.renames)
     unknown = set(renames.values()) - set(parent.heading.primary_key)
     if unknown:
         raise DeclarationError(
@@ -55,6 +68,7 @@ def _fk_attributes(parent: Parent, table: str) -> list[Attribute]:
 
 
 def _attribute(spec: AttributeSpec) -> Attribute:
+    written = spec.written if spec.core and not spec.type.startswith("<") else None
     return Attribute(
         name=spec.name,
         type=spec.type,
@@ -63,6 +77,7 @@ def _attribute(spec: AttributeSpec) -> Attribute:
         default=spec.default,
         comment=spec.comment,
         core=spec.core,
+        original_type=written or None,
     )
 
 
@@ -102,18 +117,38 @@ def build_heading(spec: TableSpec, parents: Sequence[Parent], table: str) -> Hea
                     f"{table}: line {ix.line}: index on unknown attribute {name!r}"
                 )
     ordered = [a for a in attrs.values() if a.in_key] + [a for a in attrs.values() if not a.in_key]
-    return Heading(tuple(ordered), spec.comment, tuple(fks), tuple(indexes))
+    return Heading(
+        tuple(a for a in ordered if not a.is_hidden),
+        spec.comment,
+        tuple(fks),
+        tuple(indexes),
+        hidden=tuple(a for a in ordered if a.is_hidden),
+    )
+
+
+def stored_type(attr: Attribute) -> tuple[str, bool]:
+    """``(type, core)`` of the column that stores ``attr``: a codec's chain resolved."""
+    if not attr.type.startswith("<"):
+        return attr.type, attr.core
+    from ..codecs import resolve_dtype
+
+    dtype, _, _ = resolve_dtype(attr.type)
+    try:
+        return normalise_type(dtype)
+    except ValueError:
+        raise DeclarationError(f"invalid dtype {dtype!r} of codec {attr.type}") from None
 
 
 def _native(
     attr: Attribute, adapter: Adapter, schema: str, enums: dict[str, tuple[str, ...]]
 ) -> str:
-    if not attr.core:
-        return attr.type
-    base, args = split_type(attr.type)
+    type_, core = stored_type(attr)
+    if not core:
+        return type_
+    base, args = split_type(type_)
     enum_name = ""
     if base == "enum" and adapter.enum_is_named_type:
-        values = enum_values(attr.type)
+        values = enum_values(type_)
         enum_name = adapter.enum_type_name(schema, values)
         enums[adapter.split_full_name(enum_name)[1]] = values
     return adapter.core_to_native(base, args, enum_name=enum_name)
@@ -129,21 +164,42 @@ def _default(attr: Attribute, adapter: Adapter) -> str:
         text = adapter.string_literal(text[1:-1].replace(text[0] * 2, text[0]))
     elif attr.type == "bool" and text.lower() in ("true", "false", "1", "0"):
         text = adapter.bool_literal(text.lower() in ("true", "1"))
+    elif text.split("(")[0].upper() not in _SQL_CONSTANTS:
+        text = adapter.string_literal(text)  # quoted, numbers too, as the reference writes it
     return f" DEFAULT {text}"
 
 
-def _fk_indexes(heading: Heading, adapter: Adapter) -> list[Index]:
-    """Indexes for foreign-key columns the server would not index by itself."""
+_SQL_CONSTANTS = frozenset({"CURRENT_TIMESTAMP", "NULL"})
+
+
+def foreign_key_indexes(heading: Heading, adapter: Adapter) -> list[Index]:
+    """Indexes for foreign-key columns the server would not index by itself: those not a
+    left prefix of the key, of an index or of a longer foreign key's index (longest first,
+    as the reference decides)."""
     if adapter.indexes_foreign_keys:
         return []
-    covered = [tuple(heading.primary_key), *(ix.columns for ix in heading.indexes)]
+    key = tuple(a.name for a in heading.all_attributes if a.in_key)
+    covered = [key, *(ix.columns for ix in heading.indexes)]
+    candidates = [tuple(child for child, _ in fk.attr_map) for fk in heading.foreign_keys]
+    unique = {ix.columns for ix in heading.indexes if ix.unique}
     extra: list[Index] = []
-    for fk in heading.foreign_keys:
-        cols = tuple(child for child, _ in fk.attr_map)
+    for cols in sorted((c for c in candidates if c not in unique), key=len, reverse=True):
         if not any(c[: len(cols)] == cols for c in covered):
             extra.append(Index(cols, False))
             covered.append(cols)
     return extra
+
+
+def column_sql(
+    attr: Attribute, adapter: Adapter, schema: str, enums: dict[str, tuple[str, ...]]
+) -> tuple[str, str]:
+    """``(column definition, column comment)`` of an attribute; the definition carries the
+    comment where the backend writes it inline. Named enum types it needs go into ``enums``."""
+    native = _native(attr, adapter, schema, enums)
+    comment = join_comment(attr.declared_type if attr.core else None, attr.comment)
+    null = "" if attr.nullable else " NOT NULL"
+    sql = f"{adapter.quote(attr.name)} {native}{null}{_default(attr, adapter)}"
+    return sql + adapter.column_comment_sql(comment), comment
 
 
 def compile_table(heading: Heading, schema: str, table: str, adapter: Adapter) -> list[str]:
@@ -153,16 +209,12 @@ def compile_table(heading: Heading, schema: str, table: str, adapter: Adapter) -
     enums: dict[str, tuple[str, ...]] = {}
     lines = []
     comments = {}
-    for attr in heading.attributes:
-        native = _native(attr, adapter, schema, enums)
-        comment = join_comment(attr.type if attr.core else None, attr.comment)
+    for attr in heading.all_attributes:
+        sql, comment = column_sql(attr, adapter, schema, enums)
         comments[attr.name] = comment
-        null = "" if attr.nullable else " NOT NULL"
-        lines.append(
-            f"{q(attr.name)} {native}{null}{_default(attr, adapter)}"
-            f"{adapter.column_comment_sql(comment)}"
-        )
-    lines.append(f"PRIMARY KEY ({', '.join(q(n) for n in heading.primary_key)})")
+        lines.append(sql)
+    key = [a.name for a in heading.all_attributes if a.in_key]
+    lines.append(f"PRIMARY KEY ({', '.join(q(n) for n in key)})")
     for fk in heading.foreign_keys:
         child = ", ".join(q(c) for c, _ in fk.attr_map)
         parent = ", ".join(q(p) for _, p in fk.attr_map)
@@ -170,7 +222,7 @@ def compile_table(heading: Heading, schema: str, table: str, adapter: Adapter) -
             f"FOREIGN KEY ({child}) REFERENCES {fk.parent} ({parent}) "
             "ON UPDATE CASCADE ON DELETE RESTRICT"
         )
-    indexes = [*heading.indexes, *_fk_indexes(heading, adapter)]
+    indexes = [*heading.indexes, *foreign_key_indexes(heading, adapter)]
     inline, after = adapter.index_statements(
         schema, table, [(ix.unique, ix.columns) for ix in indexes]
     )

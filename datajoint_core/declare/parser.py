@@ -16,6 +16,7 @@ Every error is a :class:`~datajoint_core.errors.DeclarationError` that names the
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ _NATIVE_OTHER = frozenset(
 _NUMERIC_MODIFIERS = ("unsigned", "zerofill", "auto_increment")
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+_HIDDEN_NAME = re.compile(r"_[a-z0-9_]*")
 _ANY_CASE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _CODEC = re.compile(r"<[A-Za-z_][A-Za-z0-9_]*(@[A-Za-z0-9_-]*)?>")
 _SEPARATOR = re.compile(r"(-{3,}|_{3,})\s*(#.*)?")
@@ -78,18 +80,26 @@ class AttributeSpec:
     comment: str
     in_key: bool
     line: int
+    written: str = ""  # the type as the definition wrote it, kept in the column comment
 
 
 @dataclass(frozen=True)
 class ForeignKeySpec:
-    """One ``-> [options] Ref[.proj(new='old', ...)]`` line."""
+    """One ``-> [options] Ref[.proj(new='old', ...)]`` line.
 
-    ref: str  # as written: "Subject", "lab.Subject", "master"
+    ``expression`` is a Python expression, evaluated in the declaration context as the
+    reference does: ``Subject``, ``lab.Subject``, ``master``, ``self.source``, ``(Parent)``.
+    ``ref`` names the table for the plain ``Ref[.proj(new='old')]`` form (``rename`` then
+    holds the renames) and is the whole expression otherwise.
+    """
+
+    ref: str  # the expression as written, without its options and comment
     rename: tuple[tuple[str, str], ...]  # (new_name, old_name) pairs
     nullable: bool
     unique: bool
     in_key: bool
     line: int
+    expression: str = ""  # the whole reference as written, evaluated to find the parent
 
 
 @dataclass(frozen=True)
@@ -285,23 +295,39 @@ def _attribute_name(text: str) -> str:
     raise _Invalid(f"invalid attribute name '{text}'")
 
 
-def _parse_attribute(line: str, in_key: bool, number: int) -> AttributeSpec:
+def _parse_attribute(line: str, in_key: bool, number: int, platform: bool = False) -> AttributeSpec:
     colon = _find_unquoted(line, ":#")
     if colon < 0 or line[colon] == "#":
         raise _Invalid("cannot parse line, expected 'name [= default] : type [# comment]'")
     name, equals, default = line[:colon].partition("=")
-    name, default = _attribute_name(name.strip()), default.strip()
+    name = name.strip()
+    name = name if platform and _HIDDEN_NAME.fullmatch(name) else _attribute_name(name)
+    default = default.strip()
     if equals and not default:
         raise _Invalid("missing default value after '='")
     rest = line[colon + 1 :]
     hash_ = _find_unquoted(rest, "#")
     type_text, comment = (rest[:hash_], rest[hash_ + 1 :]) if hash_ >= 0 else (rest, "")
-    type_, core = _normalise_type(type_text.strip())
+    written = type_text.strip()
+    type_, core = _normalise_type(written)
     nullable = default.lower() == "null"
     if nullable and in_key:
         raise _Invalid(f"primary-key attribute '{name}' cannot be nullable")
+    if comment.strip().startswith(":"):
+        raise _Invalid("an attribute comment must not start with ':'")
     value = default if equals and not nullable else None
-    return AttributeSpec(name, type_, core, nullable, value, comment.strip(), in_key, number)
+    if value is not None and _is_blob(type_, core):
+        raise _Invalid("the default value of a blob attribute can only be null")
+    return AttributeSpec(
+        name, type_, core, nullable, value, comment.strip(), in_key, number, written
+    )
+
+
+def _is_blob(type_: str, core: bool) -> bool:
+    """Types stored as a blob column, which the reference lets default only to null."""
+    if core:
+        return type_ == "bytes" or type_.startswith(("<blob", "<attach"))
+    return "blob" in type_
 
 
 def _fk_options(text: str) -> frozenset[str]:
@@ -337,13 +363,17 @@ def _parse_foreign_key(line: str, in_key: bool, number: int) -> ForeignKeySpec:
             raise _Invalid("unclosed '[' in foreign key options")
         options, body = _fk_options(body[1:close]), body[close + 1 :].strip()
     match = _FK_REF.fullmatch(body)
-    if not match:
-        raise _Invalid(f"invalid foreign key reference '{body}'")
-    rename = _parse_proj(match["args"]) if match["args"] is not None else ()
+    if match is None:
+        try:
+            ast.parse(body, mode="eval")
+        except SyntaxError:
+            raise _Invalid(f"invalid foreign key reference '{body}'") from None
+    rename = _parse_proj(match["args"]) if match and match["args"] is not None else ()
     nullable = "nullable" in options
     if nullable and in_key:
         raise _Invalid("a foreign key in the primary key cannot be nullable")
-    return ForeignKeySpec(match["ref"], rename, nullable, "unique" in options, in_key, number)
+    ref = match["ref"] if match else body
+    return ForeignKeySpec(ref, rename, nullable, "unique" in options, in_key, number, body)
 
 
 def _parse_index(line: str, number: int) -> IndexSpec:
@@ -357,19 +387,45 @@ def _parse_index(line: str, number: int) -> IndexSpec:
     return IndexSpec(attributes, bool(match["unique"]), number)
 
 
-def _parse_item(line: str, in_key: bool, number: int) -> AttributeSpec | ForeignKeySpec | IndexSpec:
+HIDDEN_NAME_MESSAGE = (
+    "starts with an underscore. Names with leading underscore are reserved for "
+    "platform-managed columns (e.g. _job_start_time, _singleton). Use a regular attribute "
+    "name; if you need to control visibility at the call site, use proj()."
+)
+
+
+def _parse_item(
+    line: str, in_key: bool, number: int, platform: bool = False
+) -> AttributeSpec | ForeignKeySpec | IndexSpec:
     if line.startswith("->"):
         return _parse_foreign_key(line, in_key, number)
     if _INDEX_START.match(line):
         return _parse_index(line, number)
-    return _parse_attribute(line, in_key, number)
+    if line.startswith("_") and not platform:
+        raise _Invalid(f"attribute name {HIDDEN_NAME_MESSAGE}")
+    return _parse_attribute(line, in_key, number, platform)
 
 
 # --- definitions -----------------------------------------------------------------------------
 
 
-def parse_definition(definition: str, table: str = "table") -> TableSpec:
+SINGLETON = "_singleton = 1 : bool  # singleton primary key"
+JOB_METADATA = (
+    "_job_start_time = null : datetime(3)  # when computation began",
+    "_job_duration = null : float32  # computation duration in seconds",
+    '_job_version = "" : varchar(64)  # code version',
+)
+PROVENANCE = "_prov = null : json  # extrinsic provenance for a row that entered from outside"
+
+
+def parse_definition(
+    definition: str, table: str = "table", platform: tuple[str, ...] = ()
+) -> TableSpec:
     """Parse a DataJoint definition; ``table`` names the table in error messages.
+
+    A definition without primary-key attributes declares a singleton table: the hidden key
+    ``_singleton`` (always 1) holds it to one row. ``platform`` lines (hidden attributes the
+    tier adds, such as :data:`JOB_METADATA`) are appended to the secondary attributes.
 
     >>> spec = parse_definition("id : int32\\n---\\nnote = '' : varchar(8)  # free text")
     >>> [(item.name, item.type, item.in_key) for item in spec.items]
@@ -401,7 +457,11 @@ def parse_definition(definition: str, table: str = "table") -> TableSpec:
             raise DeclarationError(f'{table}: line {number}: "{line}": {err}') from None
         first = False
     if not any(item.in_key for item in items):
-        raise DeclarationError(f"{table}: no primary key: the definition declares no attributes")
+        items.insert(0, _parse_attribute(SINGLETON, True, 0, platform=True))
+    for line in platform:
+        item = _parse_attribute(line, False, 0, platform=True)
+        if item.name not in names:
+            items.append(item)
     return TableSpec(comment, tuple(items), tuple(indexes))
 
 
@@ -413,11 +473,7 @@ def _table_comment(line: str) -> str:
 
 
 def _separate(in_key: bool, items: list[AttributeSpec | ForeignKeySpec]) -> bool:
-    """Check a '---' line and return the new in_key (False)."""
-    if not in_key:
-        raise _Invalid("more than one '---' separator")
-    if not items:
-        raise _Invalid("no primary key: no attribute above the separator")
+    """A '---' line: the secondary attributes follow (a second one changes nothing)."""
     return False
 
 

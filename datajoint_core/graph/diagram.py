@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -32,7 +32,8 @@ from .propagate import (
     topological_order,
     upward_attr_map,
 )
-from .sql import RestrictionSQL
+from .sql import RestrictionSQL, SubsetSQL, literal_keys
+from .subset import Upstream, plan_subset
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -141,6 +142,7 @@ class Diagram:
         self._part_integrity = PartIntegrity.ENFORCE
         self._seeds: dict[str, list[Seed]] = {}
         self._fragments: dict[int, Fragment] = {}
+        self._labels: dict[int, str] = {}  # seed id -> what the caller called it
         self._counts: dict[str, int] | None = None
 
     @classmethod
@@ -153,6 +155,7 @@ class Diagram:
         clone.nodes_to_show = set(self.nodes_to_show)
         clone._seeds = {k: list(v) for k, v in self._seeds.items()}
         clone._fragments = dict(self._fragments)
+        clone._labels = dict(self._labels)
         clone._counts = None
         return clone
 
@@ -282,21 +285,23 @@ class Diagram:
         return topological_order(self.graph, self.nodes_to_show)
 
     # -- restrictions --------------------------------------------------------------------
-    def _add_seed(self, expr: Any) -> str:
+    def _add_seed(self, expr: Any, label: str | None = None) -> str:
         table = _seed_table(expr)
         if table.connection is not self.connection:
             raise DataJointError(
                 "the restriction comes from a different connection than the diagram"
             )
-        node = table.full_table_name
+        node: str = table.full_table_name
         if node not in self.graph:
             raise DataJointError(f"{node} is not in this diagram")
         seed_id = len(self._fragments)
         self._fragments[seed_id] = _seed_fragment(table)
         self._seeds.setdefault(node, []).append(Seed(seed_id, table.restriction_attributes))
+        if label is not None:
+            self._labels[seed_id] = label
         return node
 
-    def restrict(self, expr: Any) -> Diagram:
+    def restrict(self, expr: Any, label: str | None = None) -> Diagram:
         """Keep the rows of ``expr``'s table that match, and downstream only the rows that
         reference kept rows (AND across restrictions). Chains from different seeds.
 
@@ -310,7 +315,7 @@ class Diagram:
             )
         clone = self._copy()
         clone._mode = Mode.RESTRICT
-        clone._add_seed(expr)
+        clone._add_seed(expr, label)
         return clone
 
     @_HybridMethod
@@ -368,8 +373,8 @@ class Diagram:
                     continue
                 seen[(part, master)] = keys
                 changed = True
-                fragment = _literal_keys(
-                    self.connection, [m for _, m in pairs], sorted(keys, key=repr)
+                fragment = literal_keys(
+                    self.connection.adapter, [m for _, m in pairs], sorted(keys, key=repr)
                 )
                 if (part, master) in added:
                     self._fragments[added[(part, master)]] = fragment
@@ -401,6 +406,42 @@ class Diagram:
     @property
     def part_integrity(self) -> PartIntegrity:
         return self._part_integrity
+
+    def subset(
+        self,
+        *,
+        upstream: Upstream | str = Upstream.ALL,
+        keep: Callable[[str], bool] | None = None,
+    ) -> SubsetSQL:
+        """The subset of the shown tables that this diagram's restrictions select (restrict
+        mode, or none): each table's status and reasons (the ``label`` of each restriction),
+        its rows, count and key set as SQL. ``upstream="referenced"`` trims the ancestors of
+        restricted tables to the rows the subset references; ``keep(node)`` leaves tables out
+        (with their descendants, so that the subset stays referentially complete).
+
+        >>> subset = diagram.subset(upstream="referenced")      # doctest: +SKIP
+        >>> [(t.node, t.status.value) for t in subset.plan.tables]  # doctest: +SKIP
+        """
+        if self._mode not in (None, Mode.RESTRICT):
+            raise DataJointError(f"subset() needs a restrict() diagram, not a {self._mode}")
+        prop = self.propagation() if self._mode is not None else None
+        plan = plan_subset(
+            self.graph,
+            prop,
+            self.nodes_to_show,
+            upstream=Upstream(upstream),
+            keep=keep,
+            seed_labels=self._labels,
+        )
+        sql = self.sql(plan.propagation) if plan.propagation is not None else None
+        return SubsetSQL(plan, self.connection.adapter, self.graph, sql)
+
+    def showing(self, nodes: Iterable[str]) -> Diagram:
+        """This diagram, showing only ``nodes`` (e.g. to draw a subset)."""
+        clone = self._copy()
+        clone.nodes_to_show = set(nodes)
+        clone._counts = None
+        return clone
 
     def restricted_tables(self) -> list[str]:
         """The restricted tables shown, in topological order."""
@@ -514,21 +555,3 @@ def _seed_fragment(table: Any) -> Fragment:
         return Fragment(f"{target} IN (SELECT {cols} FROM ({inner.sql}) AS _top)", inner.params)
     where = table.where_fragment()
     return where if where is not None else Fragment("1 = 1")
-
-
-def _literal_keys(
-    connection: Connection, columns: list[str], keys: Iterable[tuple[Any, ...]]
-) -> Fragment:
-    """``(cols) IN ((%s, %s), ...)``: a set of keys frozen as parameters."""
-    rows = list(keys)
-    if not rows:
-        return Fragment("1 = 0")
-    q = connection.adapter.quote
-    if len(columns) == 1:
-        marks = ", ".join(["%s"] * len(rows))
-        return Fragment(f"{q(columns[0])} IN ({marks})", tuple(r[0] for r in rows))
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    cols = "(" + ", ".join(q(c) for c in columns) + ")"
-    return Fragment(
-        f"{cols} IN ({', '.join([row] * len(rows))})", tuple(v for r in rows for v in r)
-    )

@@ -95,10 +95,13 @@ class Term:
 
 @dataclass(frozen=True)
 class NodeRestriction:
-    """The terms restricting one node: AND in RESTRICT mode, OR in CASCADE mode; never empty."""
+    """The terms restricting one node, never empty: combined with the mode's operator (AND in
+    RESTRICT mode, OR otherwise), or with OR when ``any_of`` (a subset's referenced ancestors).
+    """
 
     terms: tuple[Term, ...]
     attributes: frozenset[str] | None
+    any_of: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..condition import FALSE, Fragment, combine
+from ..condition import FALSE, Fragment, Raw, combine
 from .propagate import Mode, Propagation, Rule, Term, inline_copies
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from ..adapters.base import Adapter
+    from .subset import SubsetPlan
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class RestrictionSQL:
         if node not in self._conditions:
             parts = self.parts(node)
             needs = frozenset().union(*(p.needs for p in parts))
-            self._conditions[node] = (combine([p.fragment for p in parts], self.operator), needs)
+            any_of = self.propagation.restrictions[node].any_of
+            operator = "OR" if any_of else self.operator
+            self._conditions[node] = (combine([p.fragment for p in parts], operator), needs)
         return self._conditions[node]
 
     def parts(self, node: str) -> list[Part]:
@@ -186,6 +189,35 @@ class RestrictionSQL:
             f"{head.sql}{verb} {select} FROM {node} WHERE {cond.sql}", head.params + cond.params
         )
 
+    def delete_statements(self, node: str) -> list[Fragment]:
+        """The DELETE statements of one restricted table.
+
+        Where the server has a multi-table DELETE (MariaDB runs ``DELETE ... WHERE k IN (SELECT
+        ...)`` as a scan with a subquery per row), each term of the OR-combined condition is its
+        own statement, a semijoin term joining its source's key set; elsewhere one
+        ``WITH ... DELETE``.
+        """
+        adapter = self.adapter
+        key = list(self.graph.nodes[node]["primary_key"])
+        if not adapter.multi_table_delete:
+            cond, needs = self.condition(node)
+            head = self._with(needs, [node])
+            text = adapter.delete_restricted_sql(node, key, head.sql, cond.sql)
+            return [Fragment(text, head.params + cond.params)]
+        statements = []
+        q = adapter.quote
+        for part in self.parts(node):
+            head = self._with(part.needs, [node])
+            if part.source is None:
+                text = adapter.delete_restricted_sql(node, key, head.sql, part.fragment.sql)
+                statements.append(Fragment(text, head.params + part.fragment.params))
+                continue
+            cols = ", ".join(f"{q(p)} AS {q(c)}" for c, p in part.pairs)
+            keys = f"{head.sql}SELECT DISTINCT {cols} FROM {part.source}"
+            text = adapter.delete_joined_sql(node, [c for c, _ in part.pairs], keys)
+            statements.append(Fragment(text, head.params))
+        return statements
+
     def count(self, node: str) -> Fragment:
         if not self.is_restricted(node):
             return Fragment(f"SELECT count(*) FROM {node}")
@@ -194,3 +226,83 @@ class RestrictionSQL:
         return Fragment(
             f"{head.sql}SELECT count(*) FROM {node} WHERE {cond.sql}", head.params + cond.params
         )
+
+
+def sample_condition(adapter: Adapter, key: Sequence[str], percent: float, seed: int) -> Raw:
+    """About ``percent`` % of rows, chosen by a hash of the primary key ``key`` and ``seed``:
+    deterministic, and the same on every table that carries that key."""
+    parts = ", ".join(adapter.cast_text_sql(adapter.quote(k)) for k in key)
+    hashed = adapter.random_hash_sql(f"CONCAT_WS('|', %s, {parts})")
+    threshold = round(percent * 10_000)
+    return Raw(Fragment(f"MOD({hashed}, 1000000) < {threshold}", (str(seed),)), frozenset(key))
+
+
+class SubsetSQL:
+    """The SQL of a :class:`~datajoint_core.graph.subset.SubsetPlan`: each table's rows, count
+    and key set, with the CTEs they need (restricted tables and referenced ancestors alike)."""
+
+    def __init__(
+        self,
+        plan: SubsetPlan,
+        adapter: Adapter,
+        graph: nx.MultiDiGraph,
+        sql: RestrictionSQL | None,
+    ) -> None:
+        self.plan = plan
+        self.adapter = adapter
+        self.graph = graph
+        self._sql = sql
+
+    def _restricted(self, node: str) -> bool:
+        return self._sql is not None and self._sql.is_restricted(node)
+
+    def select(self, node: str, fields: Sequence[str], *, ordered: bool = True) -> Fragment:
+        """``SELECT fields`` of the rows the subset keeps of ``node``; ``ordered`` sorts them
+        by the primary key (the same rows in the same order from the same source state)."""
+        q = self.adapter.quote
+        if self._restricted(node):
+            assert self._sql is not None
+            base = self._sql.select(node, fields)
+        else:
+            base = Fragment(f"SELECT {', '.join(q(c) for c in fields)} FROM {node}")
+        if not ordered:
+            return base
+        order = ", ".join(q(k) for k in self.graph.nodes[node]["primary_key"])
+        return Fragment(f"{base.sql} ORDER BY {order}", base.params)
+
+    def count(self, node: str) -> Fragment:
+        if self._restricted(node):
+            assert self._sql is not None
+            return self._sql.count(node)
+        return Fragment(f"SELECT count(*) FROM {node}")
+
+    def key_set(self, node: str) -> Raw:
+        """A restriction selecting, by primary key, the rows the subset keeps of ``node``
+        (valid on ``node`` and on any query with its key's columns)."""
+        q = self.adapter.quote
+        key = list(self.graph.nodes[node]["primary_key"])
+        select = self.select(node, key, ordered=False)
+        cols = ", ".join(q(c) for c in key)
+        target = cols if len(key) == 1 else f"({cols})"
+        fragment = Fragment(
+            f"{target} IN (SELECT {cols} FROM ({select.sql}) AS _keys)", select.params
+        )
+        return Raw(fragment, frozenset(key))
+
+
+def literal_keys(
+    adapter: Adapter, columns: Sequence[str], keys: Iterable[Sequence[Any]]
+) -> Fragment:
+    """``(cols) IN ((%s, %s), ...)``: a set of keys frozen as parameters (``1 = 0`` for none)."""
+    rows = list(keys)
+    if not rows:
+        return Fragment("1 = 0")
+    q = adapter.quote
+    if len(columns) == 1:
+        marks = ", ".join(["%s"] * len(rows))
+        return Fragment(f"{q(columns[0])} IN ({marks})", tuple(r[0] for r in rows))
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    cols = "(" + ", ".join(q(c) for c in columns) + ")"
+    return Fragment(
+        f"{cols} IN ({', '.join([row] * len(rows))})", tuple(v for r in rows for v in r)
+    )

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from datajoint_core.declare.ddl import _fk_indexes, compile_table
+from datajoint_core.declare.ddl import compile_table, foreign_key_indexes
 from datajoint_core.errors import DataJointError
 from datajoint_core.heading import Attribute, ForeignKey, Heading
 
@@ -176,8 +176,8 @@ class InstanceWriter:
                     foreign_key_sql(full_name, fk, adapter) for fk in heading.foreign_keys
                 ]
                 # the indexes the keys would bring are made now, the keys at commit
-                indexes = (*heading.indexes, *_fk_indexes(heading, adapter))
-                heading = replace(heading, foreign_keys=(), indexes=indexes, _by_name={})
+                indexes = (*heading.indexes, *foreign_key_indexes(heading, adapter))
+                heading = replace(heading, foreign_keys=(), indexes=indexes)
             for statement in compile_table(heading, target.schema, target.load_name, adapter):
                 conn.execute(statement)
             self._created_tables.append((target.schema, target.load_name))
@@ -310,7 +310,7 @@ def target_heading(
             continue
         fks.append(ForeignKey(name, fk.attr_map))
     attributes = tuple(_portable(a, adapter, source_adapter_name) for a in meta.heading)
-    return replace(meta.heading, attributes=attributes, foreign_keys=tuple(fks), _by_name={})
+    return replace(meta.heading, attributes=attributes, foreign_keys=tuple(fks))
 
 
 def foreign_key_sql(full_name: str, fk: ForeignKey, adapter: Adapter) -> str:

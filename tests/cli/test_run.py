@@ -83,12 +83,13 @@ def test_run_writes_exactly_the_preview(
     schema_name: str,
     lab: dict[str, Any],
     cli_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = _checksums(inst, schema_name)
     recipe = _recipe(tmp_path, server, schema_name)
     result = run_cli("run", str(recipe), env=cli_env)
     assert result.returncode == 0, result.stderr
-    os.environ[PASSWORD_VAR] = server.password
+    monkeypatch.setenv(PASSWORD_VAR, server.password)
     plan = api.preview(recipe)
     expected = _source_rows(inst, plan)
     manifest = json.loads((tmp_path / "snap" / "manifest.json").read_text())
@@ -122,8 +123,9 @@ def test_upstream_referenced_is_smaller_and_complete(
     schema_name: str,
     lab: dict[str, Any],
     cli_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    os.environ[PASSWORD_VAR] = server.password
+    monkeypatch.setenv(PASSWORD_VAR, server.password)
 
     def recipe(upstream: str) -> Path:
         return write_recipe(
@@ -147,7 +149,11 @@ def test_upstream_referenced_is_smaller_and_complete(
     trimmed = {t.display: t for t in api.preview(trimmed_recipe).tables}
     assert sum(t.count for t in trimmed.values()) < sum(t.count for t in whole.values())
     subject, stimulus = trimmed[f"{schema_name}.Subject"], trimmed[f"{schema_name}.Stimulus"]
-    assert (subject.status, subject.count, whole[subject.display].count) == ("referenced", 1, 3)
+    assert (subject.status.value, subject.count, whole[subject.display].count) == (
+        "referenced",
+        1,
+        3,
+    )
     assert (stimulus.count, whole[stimulus.display].count) == (1, 2)  # subject 2 saw stimulus 2
     result = run_cli("run", str(trimmed_recipe), env=cli_env)
     assert result.returncode == 0, result.stderr
@@ -233,8 +239,9 @@ def test_connection_killed_mid_run_leaves_nothing(
     schema_name: str,
     lab: dict[str, Any],
     reader: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    os.environ[PASSWORD_VAR] = reader[1]
+    monkeypatch.setenv(PASSWORD_VAR, reader[1])
     recipe = _recipe(tmp_path, server, schema_name)
     _as_reader(recipe, server, reader[0])
     killer = server.instance()
@@ -261,7 +268,6 @@ def test_connection_killed_mid_run_leaves_nothing(
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     api.run(recipe, outputs=["parquet"])
     assert (tmp_path / "snap" / "manifest.json").exists()
-    os.environ[PASSWORD_VAR] = server.password
 
 
 def test_process_killed_mid_run_leaves_nothing(

@@ -249,16 +249,9 @@ def test_large_blobs_travel_as_they_are(
     inst: dj.Instance, schema_name: str, request: pytest.FixtureRequest
 ) -> None:
     """A 10 MB blob: 60 % of MariaDB's max_allowed_packet (hex in a packed line would exceed
-    it). PostgreSQL's COPY path reads 4 MB CSV blocks, and a value's hex must fit in one."""
+    it). PostgreSQL's COPY path reads tables with binary columns in 64 MB CSV blocks (a value's
+    hex must fit in one)."""
     conn = inst.connection
-    if conn.backend == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="pg_copy: a bytea value longer than the CSV block (4 MB of hex) fails",
-                raises=pa.ArrowInvalid,
-                strict=True,
-            )
-        )
     schema = dj.Schema(schema_name, connection=conn)
 
     class Big(dj.Manual):
@@ -282,3 +275,30 @@ def test_large_blobs_travel_as_they_are(
     got = exported(conn, sql, arrow, 2)
     assert got.column("raw").to_pylist() == [b"a" * size, None, b""]
     assert_same(got, fetched(conn, Big, sql, arrow))
+
+
+def test_a_value_beyond_the_copy_block_is_a_clear_error(
+    inst: dj.Instance, schema_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL only (MySQL has no block limit): with the block made small, a larger value
+    fails with a DataJointError that says so, not pyarrow's straddling message alone."""
+    conn = inst.connection
+    if conn.backend != "postgresql":
+        pytest.skip("PostgreSQL's COPY export only")
+    from datajoint_core.adapters import pg_copy
+
+    monkeypatch.setattr(pg_copy, "_BINARY_BLOCK", 1 << 16)
+    schema = dj.Schema(schema_name, connection=conn)
+
+    @schema
+    class Blobby(dj.Manual):
+        definition = "id : int32\n---\nraw : bytes\n"
+
+    Blobby.insert1({"id": 1, "raw": b"x" * 100_000})
+    table = dj.FreeTable(conn, Blobby.full_table_name)
+    select = table.make_sql()
+    with conn.snapshot():
+        batches = conn.stream_arrow(select.sql, select.params, arrow_schema(table), 1000)
+        assert batches is not None
+        with pytest.raises(dj.DataJointError, match="larger than PostgreSQL's COPY export"):
+            list(batches)

@@ -721,7 +721,9 @@ def test_reference_type_zoo_loads(
     single = dj.FreeTable(conn, f"{schema_name}.single").heading
     assert single.comment == "singleton"
     assert single["value"].type == "int32"
-    assert single["_singleton"].type == "bool"  # hidden in the reference; a key column here
+    assert single.primary_key == [] and "_singleton" not in single  # hidden, as in the reference
+    hidden = single._attributes["_singleton"]
+    assert (hidden.type, hidden.in_key, hidden.is_hidden) == ("bool", True, True)
 
     vm = dj.VirtualModule("zoo", schema_name, connection=conn)
     assert issubclass(vm.Ingested, dj.Imported) and issubclass(vm.Level, dj.Lookup)

@@ -181,8 +181,10 @@ def test_drop_quick(lab: dict[str, Any], inst: dj.Instance, schema_name: str) ->
     assert "session" in schema.list_tables()
     lab["Trial"].Event.drop_quick()
     assert "trial__event" not in schema.list_tables()
-    with pytest.raises(dj.DataJointError, match="does not exist"):
-        lab["Trial"].Event()
+    dropped = lab["Trial"].Event()  # as in the reference: a class needs no table behind it
+    assert not dropped.is_declared
+    with pytest.raises(dj.DataJointError, match="not declared"):
+        _ = dropped.heading
     assert lab["Trial"].parts() == []
     pairing = dj.FreeTable(inst.connection, lab["Pairing"].full_table_name)
     pairing.drop_quick()

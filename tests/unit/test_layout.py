@@ -90,3 +90,43 @@ def test_the_import_graph_finds_a_cycle(tmp_path: Path) -> None:
     assert tool.cycles(graph, ("pkg",)) == [["pkg.a", "pkg.b"]]
     assert upward == {("pkg.c", "pkg.a")}
     assert ("pkg.d", "pkg.c") in graph.edges
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Private names of datajoint_core that a subsetter module uses: imported (``from
+    datajoint_core.x import _y``), or passed / read as ``._y`` / ``_y=`` on something that is not
+    the module's own object (``self`` / ``cls``)."""
+    import ast
+
+    found = []
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("datajoint_core"):
+            found += [f"import {a.name}" for a in node.names if a.name.startswith("_")]
+            found += [f"import {node.module}" for p in node.module.split(".") if p.startswith("_")]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            owner = node.value
+            mine = isinstance(owner, ast.Name) and owner.id in ("self", "cls")
+            if not mine and not node.attr.startswith("__"):
+                found.append(f".{node.attr}")
+        elif isinstance(node, ast.keyword) and (node.arg or "").startswith("_"):
+            found.append(f"{node.arg}=")
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return [f"{where}: {use}" for use in found]
+
+
+def test_subsetter_uses_only_public_names_of_the_core() -> None:
+    offenders = [u for p in (ROOT / "subsetter").rglob("*.py") for u in _private_uses(p)]
+    assert offenders == []
+
+
+def test_the_private_name_check_catches_them(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from datajoint_core.declare.ddl import _fk_indexes\n"
+        "d = diagram._copy()\n"
+        "h = replace(heading, _by_name={})\n"
+        "self._mine = 1\n"
+    )
+    uses = [u.split(": ", 1)[1] for u in _private_uses(sample.resolve())]
+    assert uses == ["import _fk_indexes", "._copy", "_by_name="]

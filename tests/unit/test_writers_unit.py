@@ -496,7 +496,6 @@ def test_target_heading_points_keys_at_the_target_and_keeps_types() -> None:
         heading=replace(
             EVERYTHING.heading,
             attributes=tuple(stamped if a.name == "at" else a for a in EVERYTHING.heading),
-            _by_name={},
         ),
     )
     heading = target_heading(meta, lambda fk: adapter.full_name("copy", "~sub_1"), adapter)
