@@ -24,6 +24,7 @@ from .connection import Connection
 from .context import config, conn
 from .errors import DataJointError, ThreadSafetyError
 from .expression import QueryExpression, U
+from .insert import ValidationResult
 from .instance import Instance
 from .jobs import Job
 from .logging import logger
@@ -102,6 +103,7 @@ __all__ = [
     "ThreadSafetyError",
     "Top",
     "U",
+    "ValidationResult",
     "VirtualModule",
     "__version__",
     "cli",
@@ -116,3 +118,4 @@ __all__ = [
     "migrate",
     "virtual_schema",
 ]
+

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .errors import DataJointError
-from .heading import Heading, headings_from_catalog, inherit_types
+from .heading import Heading, headings_from_catalog, inherit_types, read_lineages
 
 if TYPE_CHECKING:
     from .adapters.base import Adapter, Run
@@ -37,7 +37,10 @@ class Catalog:
             return
         adapter = self.adapter
         catalog = adapter.read_catalog(self.run, missing)
-        for key, heading in headings_from_catalog(catalog, adapter, self.headings).items():
+        lineages = read_lineages(catalog, adapter, self.run)
+        for key, heading in headings_from_catalog(
+            catalog, adapter, self.headings, lineages
+        ).items():
             name = adapter.full_name(*key)
             self.headings[name] = heading
             self.tables[name] = key

@@ -65,12 +65,18 @@ class LostConnectionError(QueryError):
     """The connection to the server was lost."""
 
 
-class UnknownAttributeError(QueryError):
-    """A query names an attribute that the table does not have."""
+class UnknownAttributeError(QueryError, KeyError):
+    """A query or a row names an attribute that the table does not have.
+
+    Also a ``KeyError``, as the reference raises one for an unknown field in an insert.
+    """
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
 
 
 class MissingAttributeError(QueryError):
-    """An insert lacks a value for a required attribute."""
+    """A row to insert lacks a value for an attribute that has no default."""
 
 
 class PartIntegrityError(DataJointError):

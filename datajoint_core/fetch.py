@@ -1,46 +1,39 @@
-"""Fetching rows: dicts, arrays, pandas, Arrow, and record-batch streaming with bounded memory.
+"""Fetching rows: dicts, arrays, pandas, polars, Arrow, and the legacy ``fetch``.
 
-The functions take any :class:`Fetchable` (what a query expression offers), so this module sits
-below ``expression.py``, which calls it.
+:class:`FetchMixin` gives :class:`~datajoint_core.expression.QueryExpression` its fetch methods,
+with the reference's signatures (``order_by``, ``limit``, ``offset``, ``squeeze``); this module
+sits below ``expression.py`` and never imports it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+from .arrow import Fetchable, arrow_schema, arrow_type, rows_to_batch
 from .errors import DataJointError
 
 if TYPE_CHECKING:
+    import numpy
     import pandas
+    import polars
     import pyarrow
 
-    from .condition import Fragment
+    from .condition import Fragment, Top
     from .connection import Connection
     from .heading import Attribute, Heading
 
-
-class Fetchable(Protocol):
-    """A query whose rows can be fetched: its heading, connection and SQL."""
-
-    _label: str
-
-    @property
-    def heading(self) -> Heading: ...
-
-    @property
-    def connection(self) -> Connection: ...
-
-    @property
-    def primary_key(self) -> list[str]: ...
-
-    def cursor(
-        self, order_by: Any = None, limit: int | None = None, offset: int = 0
-    ) -> Fragment: ...
-
-    def __len__(self) -> int: ...
+__all__ = [
+    "FetchMixin",
+    "Fetchable",
+    "arrow_schema",
+    "arrow_type",
+    "decode_rows",
+    "rows_to_batch",
+]
 
 
 Decoder = Callable[[Any], Any]
@@ -66,6 +59,16 @@ def _bytes(value: Any) -> Any:
     return None if value is None else bytes(value)
 
 
+def _squeezed(decode: Decoder) -> Decoder:
+    """``decode``, then a numpy array squeezed (as the reference's ``squeeze=True`` does)."""
+
+    def squeeze(value: Any) -> Any:
+        value = decode(value)
+        return value.squeeze() if hasattr(value, "squeeze") and hasattr(value, "ndim") else value
+
+    return squeeze
+
+
 def _char(value: Any) -> Any:
     # CHAR(n) is blank-padded on some servers and not on others: the padding is not data
     return value.rstrip(" ") if isinstance(value, str) else value
@@ -75,7 +78,7 @@ def _int(value: Any) -> Any:
     return None if value is None else int(value)
 
 
-def decoder(attr: Attribute) -> Decoder | None:
+def decoder(attr: Attribute, squeeze: bool = False) -> Decoder | None:
     """How a driver value becomes the Python value of ``attr`` (None: unchanged)."""
     base = attr.base_type
     if not attr.core:
@@ -83,7 +86,8 @@ def decoder(attr: Attribute) -> Decoder | None:
     if base.startswith("<"):  # a codec: the stored type's decoding, then the codecs
         from .codecs import attribute_decoder
 
-        return attribute_decoder(attr, decoder)
+        decode = attribute_decoder(attr, decoder)
+        return _squeezed(decode) if squeeze else decode
     return {
         "uuid": _uuid,
         "json": _json,
@@ -95,45 +99,34 @@ def decoder(attr: Attribute) -> Decoder | None:
 
 
 def decode_rows(
-    expr: Fetchable, names: Sequence[str], rows: Sequence[Sequence[Any]]
+    expr: Fetchable, names: Sequence[str], rows: Sequence[Sequence[Any]], squeeze: bool = False
 ) -> list[dict[str, Any]]:
-    decoders = [decoder(expr.heading[n]) for n in names]
-    out = []
-    for row in rows:
-        out.append(
-            {
-                name: (dec(value) if dec is not None and value is not None else value)
-                for name, dec, value in zip(names, decoders, row)
-            }
-        )
-    return out
+    decoders = [decoder(expr.heading[n], squeeze) for n in names]
+    return [
+        {
+            name: (dec(value) if dec is not None and value is not None else value)
+            for name, dec, value in zip(names, decoders, row)
+        }
+        for row in rows
+    ]
 
 
-def to_dicts(
-    expr: Fetchable, order_by: Any = None, limit: int | None = None, offset: int = 0
-) -> list[dict[str, Any]]:
-    sql = expr.cursor(order_by, limit, offset)
-    rows = expr.connection.fetchall(sql.sql, sql.params)
-    return decode_rows(expr, expr.heading.names, rows)
-
-
-def to_arrays(expr: Fetchable, attrs: Sequence[str], order_by: Any, limit: int | None) -> Any:
-    """A numpy record array, or with attribute names a tuple of arrays."""
+def _array(values: list[Any]) -> numpy.ndarray:
+    """The values of one attribute as the reference gives them: ``np.array(values)``, or an
+    object array where they do not stack (blobs of different shapes)."""
     import numpy as np
 
-    rows = to_dicts(expr, order_by, limit)
-    if attrs:
-        return tuple(_column_array([r[a] for r in rows]) for a in attrs)
-    names = expr.heading.names
-    columns = [_column_array([r[n] for r in rows]) for n in names]
-    dtype = [(n, c.dtype) for n, c in zip(names, columns)]
-    result = np.empty(len(rows), dtype=dtype)
-    for name, column in zip(names, columns):
-        result[name] = column
-    return result
+    try:
+        return np.array(values)
+    except ValueError:
+        array = np.empty(len(values), dtype=object)
+        for i, value in enumerate(values):
+            array[i] = value
+        return array
 
 
-def _column_array(values: list[Any]) -> Any:
+def _column(values: list[Any]) -> numpy.ndarray:
+    """A field of a record array: numbers as numbers, anything else as objects."""
     import numpy as np
 
     if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
@@ -141,6 +134,16 @@ def _column_array(values: list[Any]) -> Any:
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
+
+
+def _records(names: Sequence[str], rows: list[dict[str, Any]]) -> numpy.ndarray:
+    import numpy as np
+
+    columns = [_column([r[n] for r in rows]) for n in names]
+    result = np.empty(len(rows), dtype=[(n, c.dtype) for n, c in zip(names, columns)])
+    for name, column in zip(names, columns):
+        result[name] = column
+    return result
 
 
 _PANDAS_INTEGERS = {
@@ -155,253 +158,227 @@ _PANDAS_INTEGERS = {
 }
 
 
-def to_pandas(expr: Fetchable, order_by: Any, limit: int | None) -> pandas.DataFrame:
+def _frame(heading: Heading, rows: list[dict[str, Any]]) -> pandas.DataFrame:
     import pandas as pd
 
-    rows = to_dicts(expr, order_by, limit)
     columns: dict[str, Any] = {}
-    for attr in expr.heading:
+    for attr in heading:
         values = [r[attr.name] for r in rows]
         dtype = _PANDAS_INTEGERS.get(attr.base_type) if attr.core else None
         if dtype is not None and any(v is None for v in values):
             columns[attr.name] = pd.array(values, dtype=dtype)  # not floats: they lose digits
         else:
             columns[attr.name] = values
-    frame = pd.DataFrame(columns, columns=expr.heading.names)
-    if expr.primary_key:
-        frame = frame.set_index(expr.primary_key)
+    frame = pd.DataFrame(columns, columns=heading.names)
+    if heading.primary_key:
+        frame = frame.set_index(heading.primary_key)
     return frame
 
 
-def fetch1(expr: Fetchable, attrs: Sequence[str]) -> Any:
-    rows = to_dicts(expr, limit=2)
-    if len(rows) != 1:
-        raise DataJointError(
-            f"fetch1 needs exactly one row, {expr._label} has {'none' if not rows else 'more'}"
-        )
-    row = rows[0]
-    if not attrs:
-        return row
-    if len(attrs) == 1:
-        return _pick(row, attrs[0], expr)
-    return tuple(_pick(row, a, expr) for a in attrs)
+def _with_key(attrs: Sequence[str], primary_key: Sequence[str]) -> list[str]:
+    """``attrs`` with ``"KEY"`` replaced by the primary-key attributes."""
+    out: list[str] = []
+    for attr in attrs:
+        out.extend(primary_key if attr == "KEY" else [attr])
+    return out
 
 
-def _pick(row: dict[str, Any], name: str, expr: Fetchable) -> Any:
-    if name == "KEY":
-        return {k: row[k] for k in expr.primary_key}
-    return row[expr.heading[name].name]
+class FetchMixin:
+    """The fetch methods of a query expression."""
 
+    if TYPE_CHECKING:
+        _label: str
 
-def fetch(
-    expr: Fetchable,
-    attrs: Sequence[str],
-    *,
-    as_dict: bool = False,
-    format: str | None = None,
-    order_by: Any = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> Any:
-    """The legacy ``fetch``."""
-    if format == "frame":
-        return to_pandas(expr, order_by, limit)
-    if attrs:
-        rows = to_dicts(expr, order_by, limit, offset)
-        if as_dict:
-            return [{a: _pick(r, a, expr) for a in attrs} for r in rows]
-        columns = [[_pick(r, a, expr) for r in rows] for a in attrs]
-        arrays = tuple(
-            columns[i] if attrs[i] == "KEY" else _column_array(columns[i])
-            for i in range(len(attrs))
-        )
-        return arrays[0] if len(attrs) == 1 else arrays
-    if as_dict:
-        return to_dicts(expr, order_by, limit, offset)
-    return to_arrays(expr, (), order_by, limit)
+        @property
+        def heading(self) -> Heading: ...
 
+        @property
+        def connection(self) -> Connection: ...
 
-# -- Arrow -------------------------------------------------------------------------------------
+        @property
+        def primary_key(self) -> list[str]: ...
 
+        def restrict(self, restriction: Any, semantic_check: bool = True) -> Any: ...
 
-def arrow_type(attr: Attribute) -> pyarrow.DataType | None:
-    """The Arrow type of an attribute (None: inferred from the values)."""
-    import pyarrow as pa
+        def proj(self, *attributes: Any, **named: str) -> Any: ...
 
-    from .declare.parser import split_type
+        def make_sql(self, fields: Sequence[str] | None = None) -> Fragment: ...
 
-    if not attr.core or not attr.type:
-        return None
-    base, args = split_type(attr.type)
-    simple = {
-        "int8": pa.int8(),
-        "int16": pa.int16(),
-        "int32": pa.int32(),
-        "int64": pa.int64(),
-        "uint8": pa.uint8(),
-        "uint16": pa.uint16(),
-        "uint32": pa.uint32(),
-        "uint64": pa.uint64(),
-        "float32": pa.float32(),
-        "float64": pa.float64(),
-        "bool": pa.bool_(),
-        "date": pa.date32(),
-        "char": pa.string(),
-        "varchar": pa.string(),
-        "json": pa.string(),
-        "bytes": pa.large_binary(),
-        "uuid": pa.uuid(),
-        "enum": pa.dictionary(pa.int16(), pa.string()),
-    }
-    if base in simple:
-        return simple[base]
-    if base == "decimal":
-        precision = int(args[0])
-        scale = int(args[1]) if len(args) > 1 else 0
-        return pa.decimal128(precision, scale)
-    if base == "datetime":
-        return pa.timestamp("us")
-    if base.startswith("<"):
-        return pa.large_binary()
-    return None
+    def _apply_top(self, order_by: Any, limit: int | None, offset: int | None) -> Any:
+        """This expression, ordered and limited if asked (``order_by=None``: the order of a
+        Top already applied, else the primary key)."""
+        from .condition import Top
 
+        if order_by is None and limit is None and not offset:
+            return self
+        top: Top = Top(limit, order_by, offset or 0)
+        return self.restrict(top)
 
-def arrow_schema(expr: Fetchable) -> pyarrow.Schema:
-    """Arrow schema of an expression; each field's metadata keeps the attribute's type and key."""
-    import pyarrow as pa
+    def cursor(
+        self, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> Fragment:
+        """The SQL that fetches the rows in the requested order."""
+        return self._apply_top(order_by, limit, offset).make_sql()
 
-    fields = []
-    for attr in expr.heading:
-        type_ = arrow_type(attr) or pa.string()
-        meta = {
-            "datajoint.type": attr.type,
-            "datajoint.in_key": str(attr.in_key).lower(),
-            "datajoint.comment": attr.comment,
-        }
-        # computed attributes (no declared type) may be NULL, e.g. max() over no rows
-        nullable = attr.nullable or not attr.type or attr.expression is not None
-        fields.append(pa.field(attr.name, type_, nullable=nullable, metadata=meta))
-    return pa.schema(fields)
+    def to_dicts(
+        self,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        squeeze: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The rows as a list of dicts; ``squeeze`` drops singleton dimensions of blobs."""
+        sql = self.cursor(order_by, limit, offset)
+        rows = self.connection.fetchall(sql.sql, sql.params)
+        return decode_rows(self, self.heading.names, rows, squeeze)  # type: ignore[arg-type]
 
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """The rows, one dict at a time (a generator)."""
+        yield from self.to_dicts()
 
-def _arrow_column(values: list[Any], attr: Attribute, type_: pyarrow.DataType) -> pyarrow.Array:
-    import pyarrow as pa
+    def to_arrays(
+        self,
+        *attrs: str,
+        include_key: bool = False,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        squeeze: bool = False,
+    ) -> Any:
+        """A numpy record array of all attributes; with names, one array per attribute (the
+        array itself for one name), after the list of key dicts with ``include_key=True``.
 
-    base = attr.base_type
-    if base == "uuid":
-        storage = pa.array(
-            [
-                None if v is None else (v.bytes if isinstance(v, uuid.UUID) else bytes(v))
-                for v in values
-            ],
-            type=pa.binary(16),
-        )
-        return pa.ExtensionArray.from_storage(type_, storage)
-    if base == "bool":
-        values = [None if v is None else bool(v) for v in values]
-    elif base == "uint64":
-        values = [None if v is None else int(v) for v in values]
-    elif base == "char":
-        values = [_char(v) for v in values]
-    elif base in ("bytes",) or base.startswith("<"):
-        values = [None if v is None else bytes(v) for v in values]
-    elif base == "json":
+        >>> names, langs = Language.to_arrays("name", "language")   # doctest: +SKIP
+        """
+        if not attrs:
+            rows = self.to_dicts(order_by, limit, offset, squeeze)
+            return _records(self.heading.names, rows)
+        key = self.primary_key
+        wanted = [*key, *(a for a in attrs if a not in key)] if include_key else list(attrs)
+        rows = self.proj(*dict.fromkeys(wanted)).to_dicts(order_by, limit, offset, squeeze)
+        arrays = [_array([r[a] for r in rows]) for a in attrs]
+        if include_key:
+            return ([{k: r[k] for k in key} for r in rows], *arrays)
+        return arrays[0] if len(attrs) == 1 else tuple(arrays)
+
+    def to_pandas(
+        self,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        squeeze: bool = False,
+    ) -> pandas.DataFrame:
+        """The rows as a DataFrame indexed by the primary key (integers stay integers)."""
+        return _frame(self.heading, self.to_dicts(order_by, limit, offset, squeeze))
+
+    def to_polars(
+        self,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        squeeze: bool = False,
+    ) -> polars.DataFrame:
+        """The rows as a polars DataFrame (needs ``polars``)."""
+        try:
+            import polars
+        except ImportError:
+            raise ImportError("polars is required for to_polars(): pip install polars") from None
+        return polars.DataFrame(self.to_dicts(order_by, limit, offset, squeeze))
+
+    def to_arrow(
+        self,
+        order_by: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        squeeze: bool = False,
+    ) -> pyarrow.Table:
+        """The rows as a ``pyarrow.Table`` typed from the heading (blobs stay packed bytes)."""
+        from .arrow import to_arrow
+
+        return to_arrow(self, order_by, limit, offset)  # type: ignore[arg-type]
+
+    def iter_batches(
+        self, batch_size: int = 10_000, order_by: Any = None
+    ) -> Iterator[pyarrow.RecordBatch]:
+        """Stream the rows as ``pyarrow.RecordBatch``es of at most ``batch_size`` rows."""
+        from .arrow import iter_batches
+
+        return iter_batches(self, batch_size, order_by)  # type: ignore[arg-type]
+
+    def keys(
+        self, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The primary-key values as dicts (``order_by`` may name any attribute)."""
+        return self.proj().to_dicts(order_by=order_by, limit=limit, offset=offset)
+
+    def head(self, limit: int = 25) -> list[dict[str, Any]]:
+        """The first ``limit`` rows in primary-key order."""
+        return self.to_dicts(order_by="KEY", limit=limit)
+
+    def tail(self, limit: int = 25) -> list[dict[str, Any]]:
+        """The last ``limit`` rows, in primary-key order."""
+        return list(reversed(self.to_dicts(order_by="KEY DESC", limit=limit)))
+
+    def fetch1(self, *attrs: str, squeeze: bool = False) -> Any:
+        """The one row: a dict, the value of one attribute, or a tuple of values
+        (``"KEY"`` gives the primary-key dict)."""
+        rows = self.to_dicts(limit=2, squeeze=squeeze)
+        if len(rows) != 1:
+            raise DataJointError(
+                f"fetch1 requires exactly one tuple in the input set; {self._label} has "
+                f"{'none' if not rows else 'more'}"
+            )
+        row = rows[0]
+        if not attrs:
+            return row
         values = [
-            None if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in values
+            {k: row[k] for k in self.primary_key} if a == "KEY" else row[self.heading[a].name]
+            for a in attrs
         ]
-    if pa.types.is_dictionary(type_):
-        return pa.array(values, type=pa.string()).dictionary_encode().cast(type_)
-    return pa.array(values, type=type_)
+        return values[0] if len(attrs) == 1 else tuple(values)
 
+    def fetch(
+        self,
+        *attrs: str,
+        offset: int | None = None,
+        limit: int | None = None,
+        order_by: Any = None,
+        format: str | None = None,
+        as_dict: bool | None = None,
+        squeeze: bool = False,
+    ) -> Any:
+        """The legacy fetch (deprecated, as in the reference): a record array, arrays of the
+        named attributes, dicts with ``as_dict=True``, a DataFrame with ``format="frame"``."""
+        warnings.warn(
+            "fetch() is deprecated in DataJoint 2.0. "
+            "Use to_dicts(), to_pandas(), to_arrays(), or keys() instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        window: Mapping[str, Any] = dict(order_by=order_by, limit=limit, offset=offset)
+        if format == "frame":
+            if attrs or as_dict is not None:
+                raise DataJointError("format='frame' cannot be combined with attrs or as_dict")
+            return self.to_pandas(**window, squeeze=squeeze)
+        if not attrs:
+            if as_dict:
+                return self.to_dicts(**window, squeeze=squeeze)
+            return self.to_arrays(**window, squeeze=squeeze)
+        if attrs == ("KEY",):
+            return list(self.keys(**window))
+        if as_dict is True:
+            return self.proj(*_with_key(attrs, self.primary_key)).to_dicts(
+                **window, squeeze=squeeze
+            )
+        if "KEY" not in attrs:
+            return self.to_arrays(*attrs, **window, squeeze=squeeze)
+        import numpy as np
 
-def rows_to_batch(
-    rows: Sequence[Sequence[Any]], expr: Fetchable, schema: pyarrow.Schema
-) -> pyarrow.RecordBatch:
-    """Driver rows (tuples in heading order) -> a RecordBatch of ``schema``."""
-    import pyarrow as pa
-
-    columns = list(zip(*rows)) if rows else [() for _ in schema]
-    arrays = [
-        _arrow_column(list(col), expr.heading[field.name], field.type)
-        for col, field in zip(columns, schema)
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def iter_batches(
-    expr: Fetchable, batch_size: int, order_by: Any = None
-) -> Iterator[pyarrow.RecordBatch]:
-    """Stream an expression as record batches through a server-side cursor."""
-    schema = arrow_schema(expr)
-    sql = expr.cursor(order_by)
-    for rows in expr.connection.stream(sql.sql, sql.params, batch_size):
-        yield rows_to_batch(rows, expr, schema)
-
-
-def to_arrow(expr: Fetchable, order_by: Any, limit: int | None) -> pyarrow.Table:
-    import pyarrow as pa
-
-    schema = arrow_schema(expr)
-    sql = expr.cursor(order_by, limit)
-    rows = expr.connection.fetchall(sql.sql, sql.params)
-    return pa.Table.from_batches([rows_to_batch(rows, expr, schema)], schema=schema)
-
-
-# -- previews ----------------------------------------------------------------------------------
-
-
-def _preview_rows(expr: Fetchable) -> tuple[list[str], list[dict[str, Any]], int]:
-    limit = int(expr.connection.config["display.limit"])
-    rows = to_dicts(expr, limit=limit)
-    total = len(rows) if len(rows) < limit else len(expr)
-    return expr.heading.names, rows, total
-
-
-def _cell(value: Any, width: int) -> str:
-    if isinstance(value, (bytes, bytearray)):
-        text = "=BLOB="
-    elif value is None:
-        text = "NULL"
-    else:
-        text = str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def preview(expr: Fetchable) -> str:
-    """A text table of the first ``display.limit`` rows and the total count."""
-    try:
-        names, rows, total = _preview_rows(expr)
-    except DataJointError as err:
-        return f"<{expr._label}: {err}>"
-    width = int(expr.connection.config["display.width"])
-    key = set(expr.primary_key)
-    header = ["*" + n if n in key else n for n in names]
-    cells = [[_cell(r[n], width) for n in names] for r in rows]
-    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(header)]
-    lines = [
-        "  ".join(h.ljust(w) for h, w in zip(header, widths)),
-        "  ".join("-" * w for w in widths),
-    ]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
-    if total > len(rows):
-        lines.append("...")
-    lines.append(f" ({total} rows)")
-    return "\n".join(lines)
-
-
-def preview_html(expr: Fetchable) -> str:
-    import html
-
-    names, rows, total = _preview_rows(expr)
-    width = int(expr.connection.config["display.width"])
-    key = set(expr.primary_key)
-    head = "".join(
-        f"<th>{'<b>' if n in key else ''}{html.escape(n)}{'</b>' if n in key else ''}</th>"
-        for n in names
-    )
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(r[n], width))}</td>" for n in names) + "</tr>"
-        for r in rows
-    )
-    more = "<p>...</p>" if total > len(rows) else ""
-    return f"<table><tr>{head}</tr>{body}</table>{more}<p>{total} rows</p>"
+        rows = self.proj(*_with_key(attrs, self.primary_key)).to_dicts(**window, squeeze=squeeze)
+        results = [
+            [{k: r[k] for k in self.primary_key} for r in rows]
+            if a == "KEY"
+            else np.array([r[a] for r in rows])
+            for a in attrs
+        ]
+        return results[0] if len(attrs) == 1 else tuple(results)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import DataJointError, UnknownAttributeError
 
 if TYPE_CHECKING:
-    from .adapters.base import Adapter, Catalog, ColumnInfo
+    from .adapters.base import Adapter, Catalog, ColumnInfo, Run
 
 _TYPE_COMMENT = re.compile(
     r"^:(?P<type><[^>]+>|[a-z0-9_]+(?:\((?:[^()'\"]|'[^']*'|\"[^\"]*\")*\))?):"
@@ -121,6 +121,10 @@ class Attribute:
             return None
         return self.type.strip("<>").partition("@")[2]
 
+    # where the attribute originates, ``schema.table.attribute`` (the ``~lineage`` table), for
+    # the semantic check of joins and restrictions; None for secondary and computed attributes
+    lineage: str | None = field(default=None, compare=False)
+
     @property
     def base_type(self) -> str:
         """The type without parameters: ``'varchar(32)'`` -> ``'varchar'``."""
@@ -194,6 +198,8 @@ class Heading:
     foreign_keys: tuple[ForeignKey, ...] = ()
     indexes: tuple[Index, ...] = ()
     hidden: tuple[Attribute, ...] = ()
+    # the table's schema has a ``~lineage`` table: namesakes are checked by lineage
+    lineage_available: bool = field(default=False, compare=False)
     # an index of ``attributes`` by name, made for each heading (``replace`` makes a new one)
     _by_name: dict[str, Attribute] = field(init=False, compare=False, repr=False)
 
@@ -232,7 +238,7 @@ class Heading:
                 lines.append("---")
                 in_key = False
             name = attr.name if attr.default is None else f"{attr.name}={attr.default}"
-            type_ = attr.type + (" auto_increment" if attr.autoincrement else "")
+            type_ = (attr.type or "expression") + (" auto_increment" if attr.autoincrement else "")
             lines.append(f"{name:<20} : {type_:<28} # {attr.comment}")
         return "\n".join(lines) + "\n"
 
@@ -266,23 +272,65 @@ class Heading:
     def secondary_attributes(self) -> list[str]:
         return [a.name for a in self.attributes if not a.in_key]
 
+    def derive(self, attributes: Iterable[Attribute]) -> Heading:
+        """A heading of other attributes that keeps this one's lineage availability."""
+        return Heading(tuple(attributes), lineage_available=self.lineage_available)
+
     def select(self, names: Iterable[str]) -> Heading:
         """A heading of the named attributes, in this heading's order (key first)."""
         wanted = set(names)
         for name in wanted:
             self[name]  # raises for an unknown name
-        return Heading(tuple(a for a in self.attributes if a.name in wanted))
+        return self.derive(a for a in self.attributes if a.name in wanted)
 
     def plain(self) -> Heading:
         """The same attributes as plain columns of a derived table (no expressions or renames)."""
-        return Heading(tuple(replace(a, expression=None, source=None) for a in self.attributes))
+        return self.derive(replace(a, expression=None, source=None) for a in self.attributes)
 
     def with_key(self, key: Sequence[str]) -> Heading:
+        """The same attributes with ``key`` as the primary key, in ``key``'s order first."""
         keyset = set(key)
-        ordered = [a for a in self.attributes if a.name in keyset] + [
-            a for a in self.attributes if a.name not in keyset
-        ]
-        return Heading(tuple(replace(a, in_key=a.name in keyset) for a in ordered))
+        first = [self[k] for k in dict.fromkeys(key)]
+        rest = [a for a in self.attributes if a.name not in keyset]
+        return self.derive(replace(a, in_key=a.name in keyset) for a in [*first, *rest])
+
+    def determines(self, other: Heading) -> bool:
+        """Every primary-key attribute of ``other`` is an attribute here (self -> other)."""
+        return all(name in self for name in other.primary_key)
+
+    def join(self, other: Heading, *, nullable_pk: bool = False, left: bool = False) -> Heading:
+        """The heading of the natural join, with the primary key the reference gives it.
+
+        A -> B: PK(A), A's attributes first; B -> A: PK(B), B's first; neither (or
+        ``nullable_pk``): PK(A) and then PK(B). ``left`` makes the right side's own attributes
+        nullable (a left join).
+        """
+        mine = set(self.names)
+
+        def right(attr: Attribute, **changes: object) -> Attribute:
+            return replace(attr, nullable=attr.nullable or left, **changes)  # type: ignore[arg-type]
+
+        if not nullable_pk and self.determines(other):
+            attrs = [*self.attributes, *(right(a) for a in other if a.name not in mine)]
+        elif not nullable_pk and other.determines(self):
+            theirs = set(other.names)
+            attrs = [*(right(a) for a in other), *(a for a in self if a.name not in theirs)]
+            attrs = [a for a in attrs if a.in_key] + [a for a in attrs if not a.in_key]
+        else:
+            mine_key, their_key = set(self.primary_key), set(other.primary_key)
+            attrs = [
+                *(self[n] for n in self.primary_key),
+                *(right(other[n], in_key=True) for n in other.primary_key if n not in mine_key),
+                *(self[n] for n in self.secondary_attributes if n not in their_key),
+                *(
+                    right(other[n])
+                    for n in other.secondary_attributes
+                    if n not in mine_key and n not in mine
+                ),
+            ]
+        return Heading(
+            tuple(attrs), lineage_available=self.lineage_available and other.lineage_available
+        )
 
 
 def attribute_from_column(column: ColumnInfo, in_key: bool, adapter: Adapter) -> Attribute:
@@ -345,15 +393,49 @@ def _numpy_type(attr: Attribute) -> object:
     return object
 
 
+LINEAGE_TABLE = "~lineage"
+Lineages = dict[str, dict[str, dict[str, str]]]  # schema -> table -> attribute -> lineage
+
+
+def read_lineages(catalog: Catalog, adapter: Adapter, run: Run) -> Lineages:
+    """The ``~lineage`` rows of the catalog's schemas that have that table (one query).
+
+    A schema without one is absent from the result: its headings skip the semantic check.
+    """
+    wanted = {"table_name", "attribute_name", "lineage"}
+    columns: dict[str, set[str]] = {}
+    for column in catalog.columns:
+        if column.table == LINEAGE_TABLE:
+            columns.setdefault(column.schema, set()).add(column.name)
+    # a table of that name with other columns is not the reference's: no query may fail here,
+    # since a failed query would abort an open PostgreSQL transaction
+    schemas = sorted(s for s, names in columns.items() if wanted <= names)
+    found: Lineages = {s: {} for s in schemas}
+    if not schemas:
+        return found
+    q = adapter.quote
+    cols = ", ".join(q(c) for c in ("table_name", "attribute_name", "lineage"))
+    sql = " UNION ALL ".join(
+        f"SELECT %s, {cols} FROM {adapter.full_name(s, LINEAGE_TABLE)}" for s in schemas
+    )
+    for schema, table, attribute, lineage in run(sql, schemas):
+        found[str(schema)].setdefault(str(table), {})[str(attribute)] = str(lineage)
+    return found
+
+
 def headings_from_catalog(
-    catalog: Catalog, adapter: Adapter, known: dict[str, Heading] | None = None
+    catalog: Catalog,
+    adapter: Adapter,
+    known: dict[str, Heading] | None = None,
+    lineages: Lineages | None = None,
 ) -> dict[tuple[str, str], Heading]:
     """The heading of every table in the catalog, keyed by (schema, table).
 
     Foreign-key columns whose comment carries no core type (the reference leaves it out) take
     the core type of the parent column they reference, from this catalog or from ``known``.
+    ``lineages`` (from :func:`read_lineages`) gives attributes their lineage.
     """
-    headings = _headings(catalog, adapter)
+    headings = _headings(catalog, adapter, lineages or {})
     _inherit_types(headings, adapter, known or {})
     return headings
 
@@ -401,7 +483,9 @@ def _inherit_types(
             return
 
 
-def _headings(catalog: Catalog, adapter: Adapter) -> dict[tuple[str, str], Heading]:
+def _headings(
+    catalog: Catalog, adapter: Adapter, lineages: Lineages
+) -> dict[tuple[str, str], Heading]:
     columns: dict[tuple[str, str], list[ColumnInfo]] = {}
     for column in catalog.columns:
         columns.setdefault((column.schema, column.table), []).append(column)
@@ -428,7 +512,11 @@ def _headings(catalog: Catalog, adapter: Adapter) -> dict[tuple[str, str], Headi
         cols = columns.get(key, [])
         if not cols:
             raise DataJointError(f"table {info.schema}.{info.table} has no columns")
-        attrs = [attribute_from_column(c, c.name in pk, adapter) for c in cols]
+        origins = lineages.get(info.schema, {}).get(info.table, {})
+        attrs = [
+            replace(attribute_from_column(c, c.name in pk, adapter), lineage=origins.get(c.name))
+            for c in cols
+        ]
         attrs.sort(key=lambda a: (not a.in_key, pk.index(a.name) if a.in_key else 0))
         headings[key] = Heading(
             tuple(a for a in attrs if not a.is_hidden),
@@ -436,5 +524,6 @@ def _headings(catalog: Catalog, adapter: Adapter) -> dict[tuple[str, str], Headi
             comment=info.comment,
             foreign_keys=tuple(fks.get(key, ())),
             indexes=tuple(indexes.get(key, ())),
+            lineage_available=info.schema in lineages,
         )
     return headings

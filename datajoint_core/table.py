@@ -8,26 +8,27 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import naming
-from .condition import Fragment, encode, records
+from .condition import Fragment
 from .context import check_global_access, conn
 from .describe import describe
-from .errors import DataJointError, DuplicateError, IntegrityError, QueryError
-from .expression import QueryExpression, _same_connection, as_expression
+from .errors import DataJointError, QueryError
+from .expression import QueryExpression, as_expression
 from .graph.dependencies import build_graph
 from .naming import Tier
 
 if TYPE_CHECKING:
     import networkx as nx
+    import pandas
 
     from .connection import Connection
     from .heading import Heading
+    from .insert import ValidationResult
 
 logger = logging.getLogger("datajoint_core")
-_INSERT_PARAMS = 20_000  # parameters per INSERT statement
 
 
 _EXPLAINED = frozenset({"heading", "primary_key"})  # unbound classes raise for these
@@ -209,67 +210,35 @@ class Table(QueryExpression, metaclass=_TableMeta):
             del frame
         alter_table(self, type(self)._namespace(context), prompt)
 
-    def update1(self, row: Mapping[str, Any]) -> None:
-        """Change secondary attributes of one existing row: ``row`` has the whole primary key
-        and the new values; None sets an attribute to its default (NULL when nullable).
-
-        >>> Session.update1({"subject_id": 1, "session_id": 2, "notes": "redone"})  # doctest: +SKIP
-        """
-        if not isinstance(row, Mapping):
-            raise DataJointError("The argument of update1 must be dict-like.")
-        if not set(row).issuperset(self.primary_key):
-            raise DataJointError("The argument of update1 must supply all primary key values.")
-        unknown = [k for k in row if k not in self.heading]
-        if unknown:
-            raise DataJointError(f"Attribute `{unknown[0]}` not found.")
-        if self.is_restricted:
-            raise DataJointError("Update cannot be applied to a restricted table.")
-        key = {k: row[k] for k in self.primary_key}
-        target = self & key
-        if len(target) != 1:
-            raise DataJointError("Update can only be applied to one existing entry.")
-        values = {k: v for k, v in row.items() if k not in key}
-        if not values:
-            return
-        q = self.adapter.quote
-        sets, params = [], []
-        for name, value in values.items():
-            attr = self.heading[name]
-            if _missing(value, attr):
-                sets.append(f"{q(name)} = DEFAULT")
-            else:
-                sets.append(f"{q(name)} = %s")
-                params.append(self._encode(attr, value))
-        where = target.where_fragment()
-        assert where is not None
-        self.connection.execute(
-            f"UPDATE {self.full_table_name} SET {', '.join(sets)} WHERE {where.sql}",
-            [*params, *where.params],
-        )
-
     # -- insert --------------------------------------------------------------------------
     def insert1(self, row: Any, **kwargs: Any) -> None:
-        """Insert one row (a dict or a sequence in heading order)."""
-        self.insert([row], **kwargs)
+        """Insert one row (a dict, a numpy record, or a sequence in heading order)."""
+        self.insert((row,), **kwargs)
 
     def insert(
         self,
         rows: Any,
-        *,
+        replace: bool = False,
         skip_duplicates: bool = False,
         ignore_extra_fields: bool = False,
-        replace: bool = False,
-        batch_size: int | None = None,
         allow_direct_insert: bool | None = None,
+        chunk_size: int | None = None,
+        *,
+        batch_size: int | None = None,
     ) -> None:
-        """Insert rows: dicts, sequences, a DataFrame, a pyarrow Table or RecordBatch, or a query.
+        """Insert rows: dicts, numpy records, sequences, a pandas or polars DataFrame, a pyarrow
+        Table or RecordBatch, a CSV file (``pathlib.Path``), or a query.
 
-        Imported and Computed tables take rows only from their ``make()`` during
-        ``populate()``, unless ``allow_direct_insert=True``.
+        ``skip_duplicates`` skips rows whose primary key exists (a duplicate in another unique
+        index still raises on PostgreSQL); ``replace`` updates them. Imported and Computed
+        tables take rows only from their ``make()`` during ``populate()``, unless
+        ``allow_direct_insert=True``. Rows go in multi-row INSERT statements of at most
+        ``chunk_size`` rows, inside one transaction (joined if one is open): all or none land.
 
-        Rows go in multi-row INSERT statements inside one transaction (joined if one is open):
-        all or none of them land.
+        >>> Session.insert([{"subject_id": 1, "session_id": 3}])  # doctest: +SKIP
         """
+        from .insert import insert_query, insert_rows
+
         if self.is_restricted:
             raise DataJointError(f"{self._label}: cannot insert into a restricted table")
         if not allow_direct_insert and not getattr(self, "_allow_insert", True):
@@ -279,135 +248,73 @@ class Table(QueryExpression, metaclass=_TableMeta):
                 "allow_direct_insert=True."
             )
         source = as_expression(rows)
+        if source is not None and chunk_size is not None:
+            raise DataJointError("chunk_size is not supported for QueryExpression inserts")
         conn = self.connection
         own = not conn.in_transaction
         if own:
             conn.start_transaction()
         try:
             if source is not None:
-                self._insert_query(source, skip_duplicates, ignore_extra_fields, replace)
+                insert_query(self, source, skip_duplicates, ignore_extra_fields, replace)
             else:
-                self._insert_rows(rows, skip_duplicates, ignore_extra_fields, replace, batch_size)
+                insert_rows(
+                    self,
+                    rows,
+                    skip=skip_duplicates,
+                    ignore_extra=ignore_extra_fields,
+                    replace=replace,
+                    batch_size=chunk_size or batch_size,
+                )
         except BaseException as err:
             if own:
                 conn.cancel_transaction()
-            if isinstance(err, (DuplicateError, IntegrityError)):
+            if isinstance(err, QueryError) and not str(err).startswith(self._label):
                 raise type(err)(f"{self._label}: {err}") from err
-            if isinstance(err, QueryError):
-                raise QueryError(f"{self._label}: {err}") from err
             raise
         if own:
             conn.commit_transaction()
 
-    def _insert_rows(
-        self, rows: Any, skip: bool, ignore_extra: bool, replace: bool, batch_size: int | None
+    def insert_dataframe(
+        self, df: pandas.DataFrame, index_as_pk: bool | None = None, **insert_kwargs: Any
     ) -> None:
-        for fields, chunk in self._chunks(rows, ignore_extra, batch_size):
-            sql = self.adapter.insert_sql(
-                self.full_table_name,
-                fields,
-                len(chunk),
-                skip_duplicates=skip,
-                replace=replace,
-                primary_key=self.primary_key,
-            )
-            self.connection.execute(sql, [v for row in chunk for v in row])
+        """Insert a DataFrame; its index is the primary key when its names are the primary
+        key's (``index_as_pk=None``), when ``True``, and dropped when ``False``. The inverse of
+        :meth:`to_pandas`."""
+        from .insert import frame_rows
 
-    def _rows(self, rows: Any) -> Iterable[Any]:
-        if hasattr(rows, "to_pylist") and hasattr(rows, "schema"):  # pyarrow Table / RecordBatch
-            if hasattr(rows, "to_batches"):
-                return (r for batch in rows.to_batches() for r in batch.to_pylist())
-            return rows.to_pylist()
-        converted = records(rows)
-        if converted is not None:
-            return converted
-        if isinstance(rows, Mapping):
-            raise DataJointError(f"{self._label}: insert() takes a list of rows; use insert1()")
-        return rows
+        self.insert(frame_rows(self, df, index_as_pk), **insert_kwargs)
+
+    def validate(self, rows: Any, *, ignore_extra_fields: bool = False) -> ValidationResult:
+        """Check rows as :meth:`insert` would, without inserting them.
+
+        >>> result = Session.validate(rows)          # doctest: +SKIP
+        >>> result or print(result.summary())        # doctest: +SKIP
+        """
+        from .insert import validate
+
+        return validate(self, rows, ignore_extra_fields)
+
+    def update1(self, row: Mapping[str, Any]) -> None:
+        """Update the attributes of one existing row, given with its whole primary key
+        (None resets an attribute to its default)."""
+        from .insert import update_row
+
+        update_row(self, row)
+
+    def _encode(self, attr: Any, value: Any) -> Any:
+        """The driver parameter for a value of ``attr``, checked against its type."""
+        from .insert import encode_value
+
+        return encode_value(self, attr, value)
 
     def _chunks(
         self, rows: Any, ignore_extra: bool, batch_size: int | None
     ) -> Iterator[tuple[list[str], list[list[Any]]]]:
         """(fields, encoded rows) in chunks that share the same fields."""
-        pending: dict[tuple[str, ...], list[list[Any]]] = {}
-        for row in self._rows(rows):
-            fields, values = self._encode_row(row, ignore_extra)
-            chunk = pending.setdefault(fields, [])
-            chunk.append(values)
-            limit = batch_size or max(1, _INSERT_PARAMS // max(1, len(fields)))
-            if len(chunk) >= limit:
-                yield list(fields), chunk
-                pending[fields] = []
-        for fields, chunk in pending.items():
-            if chunk:
-                yield list(fields), chunk
+        from .insert import chunks
 
-    def _encode_row(self, row: Any, ignore_extra: bool) -> tuple[tuple[str, ...], list[Any]]:
-        heading = self.heading
-        if isinstance(row, Mapping):
-            extra = [k for k in row if k not in heading]
-            if extra and not ignore_extra:
-                raise DataJointError(
-                    f"{self._label}: unknown attribute(s) {extra} in {dict(row)!r}; "
-                    "pass ignore_extra_fields=True to skip them"
-                )
-            fields = tuple(n for n in heading.names if n in row)
-            values = [row[n] for n in fields]
-        else:
-            values = list(row)
-            if len(values) != len(heading):
-                raise DataJointError(
-                    f"{self._label}: a row of {len(values)} values for {len(heading)} attributes "
-                    f"{heading.names}"
-                )
-            fields = tuple(heading.names)
-        defaulted = {  # a missing value where the attribute has a default: use the default
-            f
-            for f, v in zip(fields, values)
-            if heading[f].default is not None
-            and not heading[f].nullable
-            and _missing(v, heading[f])
-        }
-        if defaulted:
-            values = [v for f, v in zip(fields, values) if f not in defaulted]
-            fields = tuple(f for f in fields if f not in defaulted)
-        missing = [k for k in heading.primary_key if k not in fields]
-        if missing:
-            raise DataJointError(
-                f"{self._label}: row {row!r} lacks primary-key attribute(s) {missing}"
-            )
-        encoded = [self._encode(heading[f], v) for f, v in zip(fields, values)]
-        return fields, encoded
-
-    def _encode(self, attr: Any, value: Any) -> Any:
-        if _missing(value, attr):
-            if attr.in_key or not attr.nullable:
-                raise DataJointError(f"{self._label}.{attr.name}: NULL is not allowed")
-            return None
-        _check_value(self._label, attr, value)
-        try:
-            return encode(value, attr, self.adapter)
-        except (TypeError, ValueError, DataJointError) as err:  # e.g. json.dumps of an object
-            raise DataJointError(
-                f"{self._label}.{attr.name}: {value!r} is not a valid {attr.type}: {err}"
-            ) from None
-
-    def _insert_query(
-        self, source: QueryExpression, skip: bool, ignore_extra: bool, replace: bool
-    ) -> None:
-        _same_connection(self, source)
-        fields = [n for n in source.heading.names if n in self.heading]
-        extra = [n for n in source.heading.names if n not in self.heading]
-        if extra and not ignore_extra:
-            raise DataJointError(f"{self._label}: the query has unknown attribute(s) {extra}")
-        select = source.make_sql(fields)
-        q = self.adapter.quote
-        sql = f"INSERT INTO {self.full_table_name} ({', '.join(q(f) for f in fields)}) {select.sql}"
-        if skip or replace:
-            sql += self.adapter.on_duplicate_sql(
-                self.full_table_name, fields, self.primary_key, replace=replace
-            )
-        self.connection.execute(sql, select.params)
+        return chunks(self, rows, ignore_extra, batch_size)
 
     # -- quick delete and drop -----------------------------------------------------------
     def delete_quick(self, get_count: bool = False) -> int | None:
@@ -525,82 +432,6 @@ class Table(QueryExpression, metaclass=_TableMeta):
         if printout:
             logger.info("\n%s", text)
         return text
-
-
-_INT_RANGES = {
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-}
-_NUMERIC = {*_INT_RANGES, "float32", "float64", "decimal"}
-
-
-def _missing(value: Any, attr: Any) -> bool:
-    """None, or what pandas and numpy use for a missing number or time (NaN, NaT, NA)."""
-    if value is None or type(value).__name__ in ("NAType", "NaTType"):
-        return True
-    return attr.base_type in _NUMERIC and isinstance(value, float) and value != value
-
-
-def _check_value(label: str, attr: Any, value: Any) -> None:
-    """A clear error, naming table and attribute, for a value its core type cannot hold.
-
-    Every backend then refuses the same values (PostgreSQL has no tinyint or unsigned types,
-    MySQL's enums ignore case).
-    """
-    problem = _value_problem(attr, value) if attr.core else None
-    if problem:
-        raise DataJointError(f"{label}.{attr.name}: {value!r} {problem}")
-
-
-def _value_problem(attr: Any, value: Any) -> str | None:
-    import datetime
-    import numbers
-
-    base = attr.base_type
-    invalid = f"is not a valid {attr.type}"
-    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalars
-        value = value.item()
-    if base in _INT_RANGES:
-        text = isinstance(value, str) and value.strip().lstrip("+-").isdigit()
-        if text or (isinstance(value, float) and value.is_integer()):
-            value = int(value)
-        if not isinstance(value, numbers.Integral):
-            return invalid
-        low, high = _INT_RANGES[base]
-        return None if low <= int(value) <= high else f"is out of range for {base}"
-    if base in _NUMERIC:
-        if isinstance(value, str):
-            try:
-                float(value)
-            except ValueError:
-                return invalid
-            return None
-        return None if isinstance(value, numbers.Number) else invalid
-    if base == "bool":
-        return None if isinstance(value, numbers.Integral) and value in (0, 1) else invalid
-    if base in ("char", "varchar"):
-        length = int(attr.type[attr.type.index("(") + 1 : attr.type.index(")")])
-        return f"is longer than {length} characters" if len(str(value)) > length else None
-    if base in ("date", "datetime"):
-        if isinstance(value, str):
-            try:
-                datetime.datetime.fromisoformat(value.strip())
-            except ValueError:
-                return invalid
-            return None
-        return None if isinstance(value, datetime.date) else invalid
-    if base == "enum":
-        from .declare.parser import enum_values
-
-        values = enum_values(attr.type)
-        return None if value in values else f"is not one of {list(values)}"
-    return None
 
 
 def _not_configured(name: str) -> DataJointError:

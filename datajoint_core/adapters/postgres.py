@@ -425,11 +425,13 @@ class PostgreSQLAdapter(Adapter):
         self, full_name: str, columns: Sequence[str], primary_key: Sequence[str], *, replace: bool
     ) -> str:
         updates = [c for c in columns if c not in primary_key]
+        target = ", ".join(self.quote(c) for c in primary_key)
         if replace and primary_key and updates:
-            target = ", ".join(self.quote(c) for c in primary_key)
             sets = ", ".join(f"{self.quote(c)} = EXCLUDED.{self.quote(c)}" for c in updates)
             return f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
-        return " ON CONFLICT DO NOTHING"
+        # only a duplicate primary key is skipped: another unique index still raises, as on
+        # the reference
+        return f" ON CONFLICT ({target}) DO NOTHING" if primary_key else " ON CONFLICT DO NOTHING"
 
     def random_hash_sql(self, expression: str) -> str:
         return f"('x' || substr(md5({expression}), 1, 8))::bit(32)::bigint"

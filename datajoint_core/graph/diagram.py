@@ -190,6 +190,29 @@ class Diagram:
         clone.nodes_to_show &= self._other(other).nodes_to_show
         return clone
 
+    @classmethod
+    def from_sequence(cls, sequence: Iterable[Any]) -> Diagram:
+        """``Diagram(a) + Diagram(b) + ...`` of tables, classes or schemas."""
+        diagrams = [cls(source) for source in sequence]
+        if not diagrams:
+            raise DataJointError("from_sequence() needs at least one source")
+        combined = diagrams[0]
+        for other in diagrams[1:]:
+            combined = combined + other
+        return combined
+
+    def add_parts(self) -> Diagram:
+        """This diagram with the Part tables of every master it shows."""
+        clone = self._copy()
+        masters = set(self.nodes_to_show)
+        while True:
+            parts = {n for n, m in self.graph.nodes(data="master") if m in masters} - masters
+            if not parts:
+                break
+            masters |= parts
+        clone.nodes_to_show = masters
+        return clone
+
     def _other(self, other: Any) -> Diagram:
         other_diagram = other if isinstance(other, Diagram) else Diagram(other)
         if other_diagram.connection is not self.connection:
@@ -311,7 +334,8 @@ class Diagram:
         """
         if self._mode in (Mode.CASCADE, Mode.TRACE):
             raise DataJointError(
-                f"restrict() cannot follow {self._mode.value}(): a delete diagram is one-shot"
+                f"Cannot apply restrict() on a Diagram produced by Diagram.{self._mode.value}(). "
+                f"{self._mode.value} and restrict are mutually exclusive modes."
             )
         clone = self._copy()
         clone._mode = Mode.RESTRICT
@@ -468,7 +492,8 @@ class Diagram:
         tables). Removed tables stay in the graph, so a later restrict() flows through them."""
         if self._mode in (Mode.CASCADE, Mode.TRACE):
             raise DataJointError(
-                f"prune() cannot follow {self._mode.value}(): a delete diagram is one-shot"
+                f"prune() cannot be used on a Diagram produced by Diagram.{self._mode.value}(). "
+                "Cascade diagrams must retain all descendant tables for safe deletion."
             )
         clone = self._copy()
         if self._mode is None:
@@ -515,6 +540,21 @@ class Diagram:
 
     def make_svg(self) -> str:
         return render.svg(self.picture())
+
+    def save(self, filename: str, format: str | None = None) -> None:
+        """Write the drawing to ``filename``: ``svg``, ``dot`` or ``mermaid`` (by the extension,
+        ``.svg`` / ``.dot`` / ``.mmd`` / ``.mermaid``, unless ``format`` says)."""
+        if format is None:
+            lower = filename.lower()
+            suffixes = {".svg": "svg", ".dot": "dot", ".mmd": "mermaid", ".mermaid": "mermaid"}
+            format = next((f for s, f in suffixes.items() if lower.endswith(s)), None)
+        if format is None:
+            raise DataJointError("Could not infer format from filename. Specify format explicitly.")
+        render_as = {"svg": self.make_svg, "dot": self.make_dot, "mermaid": self.make_mermaid}
+        if format.lower() not in render_as:
+            raise DataJointError(f"Unsupported file format {format!r}: svg, dot or mermaid")
+        with open(filename, "w", encoding="utf-8") as stream:
+            stream.write(render_as[format.lower()]())
 
     def _repr_svg_(self) -> str | None:
         return render.svg_or_none(self.picture())

@@ -199,7 +199,7 @@ def test_insert_from_query(lab: dict[str, Any], inst: dj.Instance, schema_name: 
     Mouse.insert(lab["Subject"], skip_duplicates=True)
     assert len(Mouse()) == 3
     Mouse.insert(lab["Subject"].proj(species="'renamed'"), replace=True)
-    assert set(Mouse().to_arrays("species")[0]) == {"renamed"}
+    assert set(Mouse().to_arrays("species")) == {"renamed"}
     with pytest.raises(errors.DuplicateError, match="Mouse"):
         Mouse.insert(lab["Subject"] & {"subject_id": 1})
     extra = lab["Subject"] * lab["Session"]

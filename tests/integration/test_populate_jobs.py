@@ -36,7 +36,8 @@ def statuses(jobs: Any) -> dict[int, str]:
 
 def backdate(jobs: Any, column: str = "created_time", restriction: Any = None) -> None:
     """Make the jobs (those of ``restriction``) look old: ``column`` in the year 2000."""
-    for key in (jobs & restriction).keys():  # noqa: SIM118 -- a query, not a dict
+    chosen = jobs if restriction is None else jobs & restriction
+    for key in chosen.keys():  # noqa: SIM118 -- a query, not a dict
         jobs.update1({**key, column: datetime.datetime(2000, 1, 1)})
 
 

@@ -141,3 +141,19 @@ def test_svg(lab: dict[str, Any]) -> None:
     svg = d.make_svg()
     assert "<svg" in svg and "Trial.Event" in svg and "3 rows" in svg
     assert d._repr_svg_() == svg
+
+
+def test_add_parts_from_sequence_and_save(
+    inst: dj.Instance, schema_name: str, tmp_path: Any
+) -> None:
+    conn = inst.connection
+    lab = declare_lab(conn, schema_name)
+    trial = dj.Diagram(lab["Trial"])
+    names = {conn.adapter.split_full_name(n)[1] for n in trial.add_parts().nodes_to_show}
+    assert names == {"trial", "trial__event"}
+    both = dj.Diagram.from_sequence([lab["Subject"], lab["Session"]])
+    assert len(both) == 2
+    trial.add_parts().save(str(tmp_path / "d.mmd"))
+    assert "flowchart" in (tmp_path / "d.mmd").read_text()
+    with pytest.raises(dj.DataJointError, match="infer format"):
+        trial.save(str(tmp_path / "d.unknown"))
