@@ -118,4 +118,3 @@ __all__ = [
     "migrate",
     "virtual_schema",
 ]
-
