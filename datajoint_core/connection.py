@@ -6,16 +6,21 @@ Values always travel as driver parameters; SQL text is always formatted by the d
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .adapters import get_adapter
 from .adapters.base import ConnectParams, Row, ServerIdentity
 from .catalog import Catalog
+from .cursors import DictCursor, RowsCursor, column_names
 from .errors import DataJointError, LostConnectionError
 from .settings import global_config
 
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("datajoint_core")
 sql_logger = logging.getLogger("datajoint_core.sql")
+_READ_ONLY_SQL = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
 
 
 class Connection:
@@ -36,8 +42,8 @@ class Connection:
     :meth:`from_config` makes one from a Config alone (as ``dj.Instance`` does).
 
     >>> conn = Connection("127.0.0.1:3306", "root", "")          # doctest: +SKIP
-    >>> conn.fetchall("SELECT %s + 1", (1,))                      # doctest: +SKIP
-    [(2,)]
+    >>> conn.query("SELECT %s + 1", (1,)).fetchall()              # doctest: +SKIP
+    ((2,),)
     """
 
     def __init__(
@@ -54,14 +60,15 @@ class Connection:
         connect: bool = True,
     ) -> None:
         config = config_override if config_override is not None else global_config()
-        if host is not None and ":" in host and not host.startswith("/") and host.count(":") == 1:
-            host, _, given = host.partition(":")  # "host:port": the port wins over ``port``
+        host = host if host is not None else config["database.host"]
+        if host.count(":") == 1 and not host.startswith("/"):  # "host:port": the port wins
+            host, _, given = host.partition(":")
             port = int(given)
         self._setup(
             config,
             backend or config["database.backend"],
             ConnectParams(
-                host=host if host is not None else config["database.host"],
+                host=host,
                 port=port if port is not None else config.port,
                 user=user if user is not None else config["database.user"],
                 password=password if password is not None else config["database.password"],
@@ -75,9 +82,13 @@ class Connection:
     def from_config(cls, config: Config, *, connect: bool = True) -> Connection:
         """A connection configured by ``config`` alone (its ``database.*`` settings)."""
         conn = cls.__new__(cls)
+        host, port = config["database.host"], config.port
+        if host.count(":") == 1 and not host.startswith("/"):  # "host:port": the port wins
+            host, _, given = host.partition(":")
+            port = int(given)
         params = ConnectParams(
-            host=config["database.host"],
-            port=config.port,
+            host=host,
+            port=port,
             user=config["database.user"],
             password=config["database.password"],
             database=config["database.name"],
@@ -91,12 +102,16 @@ class Connection:
         self.adapter: Adapter = get_adapter(backend)
         self.params = params
         self.activated_schemas: set[str] = set()
+        self.schemas: dict[str, Any] = {}  # schema name -> the Schema objects activated on it
         self.catalog = Catalog(self.adapter, self.fetchall)  # headings of the schemas read
+        self._dependencies: Any = None
         self._raw: Any = None
+        self._closed = False  # close() was called: a query reconnects only if allowed
         self._in_transaction = False
         self._read_only = False
         self._locks: set[str] = set()
         self._identity: ServerIdentity | None = None
+        self._query_cache: str | None = None
         self._lock = threading.RLock()
         if connect:
             self.connect()
@@ -106,13 +121,17 @@ class Connection:
         """Open (or reopen) the driver connection."""
         self.close()
         self._raw = self.adapter.connect(self.params)
+        self._closed = False
         self._in_transaction = False
         self._identity = None
         if self._read_only:  # a new session: read-only again before anything else runs
             self._execute(self.adapter.read_only_session_sql, ()).close()
 
     def close(self) -> None:
+        """Close the driver connection. A transaction open on it is lost (the server rolls it
+        back); a later query reconnects when ``database.reconnect`` allows it."""
         self._locks.clear()  # the server releases a session's locks with it
+        self._closed = True
         if self._raw is not None:
             try:
                 self._raw.close()
@@ -120,13 +139,20 @@ class Connection:
                 pass
             self._raw = None
 
-    @property
-    def is_connected(self) -> bool:
+    def ping(self) -> None:
+        """Raise :class:`~datajoint_core.errors.LostConnectionError` unless the server answers."""
         if self._raw is None:
-            return False
+            raise LostConnectionError("the connection is closed")
         try:
             self.adapter.ping(self._raw)
-        except Exception:
+        except Exception as err:
+            raise LostConnectionError(f"the server does not answer: {err}") from err
+
+    @property
+    def is_connected(self) -> bool:
+        try:
+            self.ping()
+        except LostConnectionError:
             return False
         return True
 
@@ -134,10 +160,55 @@ class Connection:
     def backend(self) -> str:
         return self.adapter.name
 
+    @property
+    def conn_info(self) -> dict[str, Any]:
+        """What the connection was made with, keyed as the reference keys it (``ssl`` only when
+        TLS was not turned off; ``ssl_input`` is the ``use_tls`` given)."""
+        p = self.params
+        info: dict[str, Any] = {
+            "host": p.host,
+            "port": p.port,
+            "user": p.user,
+            "passwd": p.password,
+            "database_name": p.database,
+        }
+        if p.use_tls is not False:
+            info["ssl"] = p.use_tls if isinstance(p.use_tls, dict) else True
+        info["ssl_input"] = p.use_tls
+        return info
+
+    @property
+    def connection_id(self) -> int:
+        """The server's id of this session."""
+        return self.session_id()
+
+    def get_user(self) -> str:
+        """The account the server says this session runs as (``user@host`` on MySQL)."""
+        return str(self.fetchall("SELECT CURRENT_USER")[0][0])  # standard SQL: both backends
+
+    def register(self, schema: Any) -> None:
+        """Note a Schema activated on this connection (``connection.schemas``)."""
+        self.schemas[schema.database] = schema
+        self.activated_schemas.add(schema.database)
+        if self._dependencies is not None:
+            self._dependencies.clear()
+
+    @property
+    def dependencies(self) -> Any:
+        """The foreign-key graph of the schemas activated on this connection, as the reference
+        offers it (:class:`~datajoint_core.dependencies.Dependencies`, loaded on demand)."""
+        if self._dependencies is None:
+            # upward: the reference's API puts the graph object on the connection
+            from .dependencies import Dependencies
+
+            self._dependencies = Dependencies(self)
+        return self._dependencies
+
     def __repr__(self) -> str:
         p = self.params
-        state = "connected" if self._raw is not None else "closed"
-        return f"<Connection {self.backend}://{p.user}@{p.host}:{p.port} ({state})>"
+        state = "connected" if self.is_connected else "disconnected"
+        database = f"/{p.database}" if p.database else ""
+        return f"DataJoint connection ({state}) {p.user}@{p.host}:{p.port}{database}"
 
     def __enter__(self) -> Connection:
         return self
@@ -146,20 +217,50 @@ class Connection:
         self.close()
 
     # -- queries -------------------------------------------------------------------------
-    def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        """Execute ``sql`` and return the driver cursor (for ``fetchall()`` / ``rowcount``)."""
+    def query(
+        self,
+        sql: str,
+        args: Sequence[Any] = (),
+        *,
+        as_dict: bool = False,
+        suppress_warnings: bool = True,
+        reconnect: bool | None = None,
+    ) -> Any:
+        """Execute ``sql`` and return the driver cursor (``fetchone()``, ``fetchall()``,
+        ``rowcount``); ``as_dict=True`` gives rows as dicts. A lost connection is reopened when
+        ``reconnect`` (default: ``database.reconnect``) allows, but never inside a transaction.
+        """
         with self._lock:
-            return self._execute(sql, params)
+            cached = self._cached(sql, args)
+            if cached is None:
+                with warnings.catch_warnings():
+                    if suppress_warnings:
+                        warnings.simplefilter("ignore")
+                    cursor = self._execute(sql, args, reconnect)
+                if self._query_cache is not None:
+                    cached = column_names(cursor), [tuple(r) for r in cursor.fetchall()]
+                    cursor.close()
+                    self._store(sql, args, *cached)
+            if cached is not None:
+                cursor = RowsCursor(cached[1], cached[0])
+            return DictCursor(cursor) if as_dict else cursor
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
+            cached = self._cached(sql, params)
+            if cached is not None:
+                return list(cached[1])
             cursor = self._execute(sql, params)
             try:
-                return list(cursor.fetchall())
+                rows = list(cursor.fetchall())
+                columns = column_names(cursor)
             except Exception as err:
                 raise self._translate(err) from err
             finally:
                 cursor.close()
+            if self._query_cache is not None:
+                self._store(sql, params, columns, rows)
+            return rows
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Execute a statement; return the number of rows it affected."""
@@ -168,6 +269,51 @@ class Connection:
             count = int(cursor.rowcount)
             cursor.close()
             return count
+
+    # -- the query cache -------------------------------------------------------------------
+    def set_query_cache(self, query_cache: str | None = None) -> None:
+        """Serve reads from files under ``config["query_cache"]``, keyed by ``query_cache`` and
+        the query; refuse every statement but SELECT / SHOW meanwhile. None turns it off."""
+        self._query_cache = query_cache
+
+    def purge_query_cache(self) -> None:
+        """Delete the cached results (the files of ``config["query_cache"]``)."""
+        folder = self.config["query_cache"]
+        if folder is not None and Path(folder).is_dir():
+            for path in Path(folder).iterdir():
+                if path.is_file():
+                    path.unlink()
+
+    def _cache_path(self, sql: str, params: Sequence[Any]) -> Path:
+        from .blob import pack
+
+        folder = self.config["query_cache"]
+        if not folder:
+            raise DataJointError(
+                "Provide filepath dj.config['query_cache'] when using query caching."
+            )
+        key = str(self._query_cache).encode() + pack(list(params)) + sql.encode()
+        return Path(folder) / hashlib.md5(key).hexdigest()
+
+    def _cached(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[Row]] | None:
+        """The columns and rows cached for a read; None when not cached (or caching is off)."""
+        if self._query_cache is None:
+            return None
+        if not _READ_ONLY_SQL.match(sql):
+            raise DataJointError("Only SELECT queries are allowed when query caching is on.")
+        from .blob import unpack
+
+        try:
+            data = self._cache_path(sql, params).read_bytes()
+        except FileNotFoundError:
+            return None
+        columns, rows = unpack(data)
+        return list(columns), [tuple(row) for row in rows]
+
+    def _store(self, sql: str, params: Sequence[Any], columns: list[str], rows: list[Row]) -> None:
+        from .blob import pack
+
+        self._cache_path(sql, params).write_bytes(pack([columns, [list(r) for r in rows]]))
 
     def stream(
         self, sql: str, params: Sequence[Any] = (), batch_rows: int = 10_000
@@ -221,8 +367,17 @@ class Connection:
                 raise
             raise translated from err
 
-    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
+    def _execute(self, sql: str, params: Sequence[Any], reconnect: bool | None = None) -> Any:
+        if reconnect is None:
+            reconnect = bool(self.config["database.reconnect"])
         if self._raw is None:
+            if self._in_transaction:
+                self._in_transaction = False
+                raise LostConnectionError(
+                    "the connection was closed inside a transaction; the server rolled it back"
+                )
+            if self._closed and not reconnect:
+                raise LostConnectionError("the connection is closed (and reconnect is off)")
             self.connect()
         started = time.perf_counter()
         try:
@@ -245,7 +400,7 @@ class Connection:
                 raise LostConnectionError(
                     f"lost the connection while holding the lock(s) {held}; they are released"
                 ) from err
-            if not self.config["database.reconnect"]:
+            if not reconnect:
                 raise error from err
             logger.warning("lost the connection to %s; reconnecting", self.params.host)
             self.connect()
@@ -273,12 +428,12 @@ class Connection:
     # -- transactions --------------------------------------------------------------------
     @property
     def in_transaction(self) -> bool:
-        return self._in_transaction
+        return self._in_transaction and self._raw is not None
 
     def start_transaction(self, *, snapshot: bool = False) -> None:
         """Begin a transaction; ``snapshot=True`` makes it a read-only consistent snapshot."""
-        if self._in_transaction:
-            raise DataJointError("nested transactions are not supported")
+        if self.in_transaction:
+            raise DataJointError("Nested transactions are not supported.")
         sql = self.adapter.snapshot_transaction_sql if snapshot else None
         self.query(sql or self.adapter.start_transaction_sql).close()
         self._in_transaction = True
@@ -288,6 +443,10 @@ class Connection:
         self._in_transaction = False
 
     def cancel_transaction(self) -> None:
+        """Roll back the open transaction (nothing to do when its connection is gone)."""
+        if self._raw is None:
+            self._in_transaction = False
+            return
         try:
             self.query(self.adapter.rollback_sql).close()
         finally:

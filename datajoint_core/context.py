@@ -8,11 +8,12 @@ prompt. Everything else reads configuration through its connection (``connection
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from .connection import Connection
 from .errors import DataJointError
-from .settings import check_global_access, global_config, thread_safe_mode
+from .settings import Config, check_global_access, global_config, thread_safe_mode
 
 __all__ = ["ask", "check_global_access", "config", "conn", "global_config", "thread_safe_mode"]
 
@@ -37,20 +38,24 @@ def conn(
     reset: bool = False,
     use_tls: bool | dict[str, Any] | None = None,
 ) -> Connection:
-    """The process-wide default connection, made on first use (or with ``reset=True``) from the
-    arguments given and ``dj.config`` for the rest; it shares ``dj.config``."""
+    """The process-wide default connection. It is made on first use from the arguments given
+    and ``dj.config`` for the rest, and again with ``reset=True`` (the previous one stays open
+    for whoever holds it, as in the reference); later calls return it and ignore arguments.
+    It shares ``dj.config``: ``dj.config.override(...)`` reaches every table on it."""
     global _global_connection
     check_global_access("dj.conn()")
     config = global_config()
     with _global_lock:
-        if reset and _global_connection is not None:
-            _global_connection.close()
-            _global_connection = None
-        if _global_connection is None:
+        if _global_connection is None or reset:
             if (user if user is not None else config["database.user"]) is None:
                 raise DataJointError(
                     "Database user not configured. Set datajoint.config['database.user'] "
                     "or pass user= argument."
+                )
+            if (password if password is not None else config["database.password"]) is None:
+                raise DataJointError(
+                    "Database password not configured. Set datajoint.config['database.password'] "
+                    "or pass password= argument."
                 )
             _global_connection = Connection(
                 host, user, password, use_tls=use_tls, config_override=config
@@ -59,7 +64,8 @@ def conn(
 
 
 class _GlobalConfigProxy:
-    """``dj.config``: every access goes through the thread-safe-mode check."""
+    """``dj.config``: every access goes through the thread-safe-mode check, except
+    ``save_template`` (it touches no settings), as in the reference."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(global_config(), name)
@@ -73,10 +79,23 @@ class _GlobalConfigProxy:
     def __setitem__(self, key: str, value: Any) -> None:
         global_config()[key] = value
 
+    def __delitem__(self, key: str) -> None:
+        del global_config()[key]
+
     def __contains__(self, key: object) -> bool:
         return key in global_config()
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(global_config())
+
+    def __dir__(self) -> list[str]:
+        return dir(global_config())
+
+    save_template = staticmethod(Config.save_template)
+
     def __repr__(self) -> str:
+        if thread_safe_mode():
+            return "ConfigProxy (thread-safe mode - use dj.Instance())"
         return repr(global_config())
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .settings import Config
+from .settings import create_config
 
 if TYPE_CHECKING:
     from .connection import Connection
     from .schema import Schema
+    from .settings import Config
     from .table import FreeTable
 
 
@@ -36,8 +37,11 @@ class Instance:
         connect: bool = True,
         **overrides: Any,
     ) -> None:
-        config = Config.load()
+        config = create_config()
         config.update(overrides)
+        if host.count(":") == 1 and not host.startswith("/"):  # "host:port": the port wins
+            host, _, given = host.partition(":")
+            port = int(given)
         config["database.host"] = host
         config["database.user"] = user
         config["database.password"] = password
@@ -49,7 +53,7 @@ class Instance:
             config["database.port"] = port
         if use_tls is not None:
             config["database.use_tls"] = use_tls
-        self.config = config
+        self.config: Config = config
         self._connection: Connection | None = None
         self._lock = threading.Lock()
         if connect:
@@ -89,5 +93,7 @@ class Instance:
         self.close()
 
     def __repr__(self) -> str:
+        if self._connection is not None:
+            return f"Instance({self._connection!r})"
         c = self.config
         return f"Instance({c['database.backend']}://{c['database.user']}@{c['database.host']})"

@@ -454,3 +454,7 @@ class Adapter:
             f"ALTER TABLE {self.full_name(schema, old)} RENAME TO {self.quote(new)}"
             for schema, old, new in renames
         ]
+
+    def replica_identity_sql(self, full_name: str, mode: str) -> str | None:
+        """``ALTER TABLE ... REPLICA IDENTITY`` (PostgreSQL replication); None elsewhere."""
+        return None

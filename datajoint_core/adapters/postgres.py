@@ -384,6 +384,9 @@ class PostgreSQLAdapter(Adapter):
     def bool_literal(self, value: bool) -> str:
         return "true" if value else "false"
 
+    def replica_identity_sql(self, full_name: str, mode: str) -> str | None:
+        return f"ALTER TABLE {full_name} REPLICA IDENTITY {mode.upper()}"
+
     def string_literal(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 

@@ -220,7 +220,7 @@ def test_table_names_per_tier(inst: dj.Instance, schema_name: str) -> None:
     assert t["Scan"].Field.table_name == "_scan__field"
     assert t["Scan"].Field.master is t["Scan"]
     schema = dj.Schema(schema_name, connection=inst.connection)
-    assert schema.list_tables() == sorted([*names.values(), "_scan__field"])
+    assert sorted(schema.list_tables()) == sorted([*names.values(), "_scan__field"])
 
 
 def test_camel_case_class_names_become_snake_case(inst: dj.Instance, schema_name: str) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from datajoint_core.errors import ConfigError
-from datajoint_core.settings import DEFAULTS, Config
+from datajoint_core.settings import DEFAULTS, Config, create_config
 
 
 def test_defaults_and_both_spellings() -> None:
-    config = Config()
+    config = Config(environ={})
     assert config["database.host"] == "localhost"
     assert config.database.host == "localhost"
     assert config.safemode is True
@@ -24,10 +24,15 @@ def test_defaults_and_both_spellings() -> None:
 
 
 def test_default_port_follows_backend() -> None:
-    config = Config()
-    assert config.port == 3306
+    """As the reference: an unset port takes the backend's default when the config is made (or
+    the port is set to None); a later change of backend keeps the port."""
+    config = Config(environ={})
+    assert config["database.port"] == config.port == 3306
+    assert Config(environ={"DJ_BACKEND": "postgresql"})["database.port"] == 5432
     config["database.backend"] = "postgres"
     assert config["database.backend"] == "postgresql"
+    assert config.port == 3306
+    config["database.port"] = None
     assert config.port == 5432
 
 
@@ -61,7 +66,7 @@ def test_precedence_file_environment_assignment(
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)  # the file is found from a subdirectory
     env = {"DJ_HOST": "env-host", "DJ_PORT": "4000", "DJ_THREAD_SAFE": "false"}
-    config = Config.load(environ=env)
+    config = create_config(environ=env)
     assert config["database.host"] == "env-host"  # environment beats the file
     assert config["database.user"] == "file-user"  # the file beats the defaults
     assert config["database.port"] == 4000
@@ -82,7 +87,7 @@ def test_every_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         "DJ_DATABASE_NAME": "d",
         "DJ_LOG_LEVEL": "DEBUG",
     }
-    config = Config.load(environ=env)
+    config = create_config(environ=env)
     assert [config[k] for k in ("database.host", "database.user", "database.password")] == [
         "h",
         "u",
