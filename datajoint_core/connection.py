@@ -198,7 +198,6 @@ class Connection:
         """The foreign-key graph of the schemas activated on this connection, as the reference
         offers it (:class:`~datajoint_core.dependencies.Dependencies`, loaded on demand)."""
         if self._dependencies is None:
-            # upward: the reference's API puts the graph object on the connection
             from .dependencies import Dependencies
 
             self._dependencies = Dependencies(self)

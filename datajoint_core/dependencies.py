@@ -14,7 +14,7 @@ the schemas activated on the connection.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
 
@@ -22,7 +22,16 @@ from .graph.dependencies import build_graph
 from .graph.propagate import topological_order
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from .catalog import Catalog
+
+
+class _Connection(Protocol):
+    """What the graph object needs of its connection (``connection.py`` sits below this)."""
+
+    schemas: Any
+
+    @property
+    def catalog(self) -> Catalog: ...
 
 
 class Dependencies(nx.MultiDiGraph):
@@ -34,7 +43,7 @@ class Dependencies(nx.MultiDiGraph):
     construct graphs of the same class without arguments).
     """
 
-    def __init__(self, connection: Connection | None = None, **attr: Any) -> None:
+    def __init__(self, connection: _Connection | None = None, **attr: Any) -> None:
         super().__init__(**attr)
         self._conn = connection
         self._loaded = False

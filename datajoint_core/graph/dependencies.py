@@ -5,7 +5,7 @@ downstream of them."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import networkx as nx
 
@@ -14,11 +14,17 @@ from ..naming import class_name, master_of, to_camel
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
-    from ..connection import Connection
+
+
+class HasCatalog(Protocol):
+    """What the graph needs of a connection: its catalog."""
+
+    @property
+    def catalog(self) -> Catalog: ...
 
 
 def build_graph(
-    connection: Connection, schemas: Iterable[str], *, downstream: bool = True
+    connection: HasCatalog, schemas: Iterable[str], *, downstream: bool = True
 ) -> nx.MultiDiGraph:
     """The foreign-key graph of ``schemas`` and the schemas their foreign keys reach.
 

@@ -142,7 +142,7 @@ def big(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
         note : varchar(100)
         """
 
-    Big.insert([(i, f"note {i}") for i in range(1000)])
+    Big.insert([{"big_id": i, "note": f"note {i} " + "x" * 80} for i in range(1000)])
     conn = inst.connection
     table = conn.adapter.full_name(schema_name, "big")
     q = conn.adapter.quote
@@ -185,8 +185,7 @@ def test_an_interrupted_duckdb_write_leaves_nothing(
         assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    time.sleep(0.3)  # inside the write
-    process.send_signal(sig)
+    process.send_signal(sig)  # the file is open: the write has begun (and takes a while)
     _, stderr = process.communicate(timeout=60)
     text = stderr.decode()
     assert process.returncode == code, text
