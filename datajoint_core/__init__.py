@@ -50,6 +50,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {  # name -> (module, attribute; None
     "deploy": (".deploy", None),
     "migrate": (".migrate", None),
     "schemas": (".schemas", None),
+    "utils": (".utils", None),
 }
 
 

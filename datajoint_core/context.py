@@ -14,16 +14,14 @@ from typing import Any
 from .connection import Connection
 from .errors import DataJointError
 from .settings import Config, check_global_access, global_config, thread_safe_mode
+from .utils import user_choice
 
 __all__ = ["ask", "check_global_access", "config", "conn", "global_config", "thread_safe_mode"]
 
 
 def ask(question: str) -> bool:
-    """Ask a yes/no question on the terminal."""
-    answer = ""
-    while answer not in ("yes", "no"):
-        answer = input(f"{question} [yes, no]: ").strip().lower()
-    return answer == "yes"
+    """Ask a yes/no question on the terminal (through ``utils.user_choice``)."""
+    return user_choice(question) == "yes"
 
 
 _global_connection: Connection | None = None
