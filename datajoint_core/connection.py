@@ -245,26 +245,20 @@ class Connection:
             return DictCursor(cursor) if as_dict else cursor
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Execute ``sql`` (through :meth:`query`) and return all its rows."""
         with self._lock:
-            cached = self._cached(sql, params)
-            if cached is not None:
-                return list(cached[1])
-            cursor = self._execute(sql, params)
+            cursor = self.query(sql, params)
             try:
-                rows = list(cursor.fetchall())
-                columns = column_names(cursor)
+                return list(cursor.fetchall())
             except Exception as err:
                 raise self._translate(err) from err
             finally:
                 cursor.close()
-            if self._query_cache is not None:
-                self._store(sql, params, columns, rows)
-            return rows
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Execute a statement; return the number of rows it affected."""
+        """Execute a statement (through :meth:`query`); return the number of rows it affected."""
         with self._lock:
-            cursor = self._execute(sql, params)
+            cursor = self.query(sql, params)
             count = int(cursor.rowcount)
             cursor.close()
             return count
