@@ -150,6 +150,8 @@ class AutoPopulate(Table):
     """What Imported and Computed tables share: ``key_source``, ``populate()``, ``jobs``."""
 
     _allow_insert: ClassVar[bool] = False  # True while make() runs
+    _upstream: Any = None  # the trace of the current make(), built on first use
+    _upstream_key: dict[str, Any] | None = None  # the current make()'s key; None outside
     _key_source: QueryExpression | None = None
     _jobs: Job | None = None
     jobs = _JobsDescriptor()
@@ -172,6 +174,22 @@ class AutoPopulate(Table):
             self._key_source = source
         assert self._key_source is not None
         return self._key_source
+
+    @property
+    def upstream(self) -> Any:
+        """Inside ``make(key)``: ``Diagram.trace(self & key)``, so ``self.upstream[Session]`` is
+        Session restricted to the rows this key descends from. Built on first use and kept for
+        the call (all three parts of a three-part make see the same one)."""
+        if self._upstream_key is None:
+            raise DataJointError(
+                "self.upstream is only available inside make(). "
+                "Outside make(), construct a trace explicitly: dj.Diagram.trace(self & key)."
+            )
+        if self._upstream is None:
+            from .graph.diagram import Diagram
+
+            self._upstream = Diagram.trace(self & self._upstream_key)
+        return self._upstream
 
     def make(self, key: dict[str, Any], **kwargs: Any) -> Generator[Any, Any, None]:
         """Compute and insert the rows of one key; override it, or define ``make_fetch(key)``,
@@ -351,6 +369,7 @@ class AutoPopulate(Table):
         logger.debug("Making %s -> %s", key, self.full_table_name)
         cls = type(self)
         cls._allow_insert = True
+        self._upstream_key, self._upstream = dict(key), None
         try:
             if not staged:
                 make(dict(key), **(make_kwargs or {}))
@@ -390,6 +409,7 @@ class AutoPopulate(Table):
             return True
         finally:
             cls._allow_insert = False
+            self._upstream_key = self._upstream = None
 
     def _update_job_metadata(self, key: dict[str, Any], started: float, duration: float) -> None:
         """Fill the hidden ``_job_*`` columns of a table declared with them (by the reference,

@@ -359,3 +359,57 @@ def test_fingerprint_sees_values_types_and_order() -> None:
     ]:
         assert fingerprint(changed) != fingerprint(a)
     assert fingerprint({"a": 1, "b": 2}) == fingerprint({"b": 2, "a": 1})
+
+
+def test_upstream_inside_make(inst: dj.Instance, schema_name: str) -> None:
+    """``self.upstream`` is the trace of ``self & key``: each ancestor restricted to what the key
+    descends from, one object per call, refused outside make() and for non-ancestors."""
+    schema = inst.Schema(schema_name)
+    t = lab(schema)
+    Source = t["Source"]
+    seen: list[tuple[int, list[int], list[float], int]] = []
+    makers: list[Any] = []
+
+    @schema
+    class Other(dj.Lookup):
+        definition = """
+        other_id : int32
+        """
+        contents = [(1,)]
+
+    @schema
+    class Traced(dj.Computed):
+        definition = """
+        -> Source
+        ---
+        n : int32
+        """
+
+        def make(self, key: dict[str, Any]) -> None:
+            makers.append(self)
+            up = self.upstream
+            assert self.upstream is up  # built once per call
+            sources = up[Source].to_dicts()
+            seen.append(
+                (
+                    key["source_id"],
+                    [r["source_id"] for r in sources],
+                    [r["value"] for r in sources],
+                    len(up["Source"]),
+                )
+            )
+            with pytest.raises(dj.DataJointError, match="not in this trace"):
+                _ = up[Other]
+            if key["source_id"] == 3:
+                raise ValueError("three")
+            self.insert1({**key, "n": len(sources)})
+
+    with pytest.raises(dj.DataJointError, match="only available inside make"):
+        _ = Traced().upstream
+    result = Traced.populate(suppress_errors=True)
+    assert result["success_count"] == 4
+    assert sorted(seen) == [(s, [s], [v], 1) for s, v in sorted(VALUES.items())]
+    for maker in makers:  # cleared after each call, also the one that raised
+        assert maker._upstream_key is None and maker._upstream is None
+        with pytest.raises(dj.DataJointError, match="only available inside make"):
+            _ = maker.upstream
