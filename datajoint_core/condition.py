@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, overload
 
+from .adapters.facts import ALIASES, backend
 from .compile import Fragment, Lazy
 from .errors import DataJointError, UnknownAttributeError
 
@@ -238,7 +239,6 @@ _LEGACY_FUNCTIONS = frozenset(
     ]
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
-_BACKENDS = {"postgresql": "postgres", "mariadb": "mysql"}  # backend names -> sqlglot dialects
 
 
 @dataclass(frozen=True)
@@ -349,7 +349,8 @@ def read_sql(
     """
     import sqlglot
 
-    dialect = _BACKENDS.get(dialect, dialect)
+    if dialect in ALIASES:  # a backend name, not a sqlglot dialect
+        dialect = backend(dialect).sqlglot_dialect
     known = None if names is None else set(names)
     native: exp.Expression | None = None
     problem: str | None = None

@@ -249,9 +249,8 @@ class Connection:
         with self._lock:
             cursor = self.query(sql, params)
             try:
-                return list(cursor.fetchall())
-            except Exception as err:
-                raise self._translate(err) from err
+                with self.translating():
+                    return list(cursor.fetchall())
             finally:
                 cursor.close()
 
@@ -322,16 +321,12 @@ class Connection:
         try:
             started = time.perf_counter()
             rows = 0
-            for batch in self.adapter.stream(self._raw, sql, tuple(params), batch_rows):
-                rows += len(batch)
-                yield batch
+            with self.translating():
+                for batch in self.adapter.stream(self._raw, sql, tuple(params), batch_rows):
+                    rows += len(batch)
+                    yield batch
             self._log(sql, started, rows)
             finished = True
-        except Exception as err:
-            translated = self._translate(err)
-            if translated is err:
-                raise
-            raise translated from err
         finally:
             if own and self._in_transaction:
                 if finished:
@@ -352,13 +347,8 @@ class Connection:
         return self._translated(batches)
 
     def _translated(self, batches: Iterator[Any]) -> Iterator[Any]:
-        try:
+        with self.translating():
             yield from batches
-        except Exception as err:
-            translated = self._translate(err)
-            if translated is err:
-                raise
-            raise translated from err
 
     def _execute(self, sql: str, params: Sequence[Any], reconnect: bool | None = None) -> Any:
         if reconnect is None:
@@ -398,12 +388,23 @@ class Connection:
             logger.warning("lost the connection to %s; reconnecting", self.params.host)
             self.connect()
             cursor = self.adapter.cursor(self._raw)
-            try:
+            with self.translating():
                 cursor.execute(sql, tuple(params))
-            except Exception as again:
-                raise self._translate(again) from again
         self._log(sql, started, getattr(cursor, "rowcount", -1))
         return cursor
+
+    @contextmanager
+    def translating(self) -> Iterator[None]:
+        """The one place driver errors become DataJoint errors: what the adapter recognises
+        (duplicates, missing tables, lost connections, ...) is raised as DataJoint's error from
+        the driver's; anything else passes through unchanged."""
+        try:
+            yield
+        except Exception as err:
+            translated = self._translate(err)
+            if translated is err:
+                raise
+            raise translated from err
 
     def _translate(self, err: BaseException) -> BaseException:
         if isinstance(err, DataJointError):
@@ -561,14 +562,12 @@ class Connection:
                 self.connect()
             started = time.perf_counter()
             try:
-                count = self.adapter.bulk_insert(self._raw, full_name, columns, batch)
-            except Exception as err:
-                error = self._translate(err)
-                if isinstance(error, LostConnectionError) and self._in_transaction:
+                with self.translating():
+                    count = self.adapter.bulk_insert(self._raw, full_name, columns, batch)
+            except LostConnectionError:
+                if self._in_transaction:  # the server rolled it back
                     self._in_transaction = False
                     self.close()
-                if error is err:
-                    raise
-                raise error from err
+                raise
             self._log(f"bulk insert into {full_name}", started, count)
             return count

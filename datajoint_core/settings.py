@@ -29,6 +29,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from .adapters import ALIASES, BACKEND_NAMES, DEFAULT_BACKEND, backend
 from .errors import ConfigError, ThreadSafetyError, UnknownSettingError
 from .settings_types import (
     Convert,
@@ -53,8 +54,8 @@ CONFIG_FILENAME = "datajoint.json"
 CONFIG_FILE = CONFIG_FILENAME
 SECRETS_DIRNAME = ".secrets"
 SYSTEM_SECRETS_DIR = Path("/run/secrets/datajoint")
-BACKENDS = ("mysql", "postgresql")
-DEFAULT_PORTS = {"mysql": 3306, "postgresql": 5432}
+BACKENDS = BACKEND_NAMES
+DEFAULT_PORTS = {name: backend(name).default_port for name in BACKEND_NAMES}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # What a table's stored name starts with, by role (the reference keeps these here).
@@ -75,8 +76,8 @@ class DatabaseSettings(Settings):
         "user": Field(None, nullable(as_text), "DJ_USER"),
         "password": Field(None, as_secret, "DJ_PASS"),
         "backend": Field(
-            "mysql",
-            choice(*BACKENDS, aliases={"postgres": "postgresql", "mariadb": "mysql"}),
+            DEFAULT_BACKEND,
+            choice(*BACKENDS, aliases=ALIASES),
             "DJ_BACKEND",
         ),
         "port": Field(None, nullable(bounded(0, 65535)), "DJ_PORT"),

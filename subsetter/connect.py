@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 import datajoint_core as dj
+from datajoint_core.adapters import ALIASES, EMBEDDABLE
 
 from .errors import SubsetError
 from .recipe import ConnectionSpec, Recipe, resolve_path
@@ -59,7 +60,7 @@ def target_instance(url: str, role: str = "target") -> dj.Instance:
 
     if url.startswith("embedded:"):
         spec = ConnectionSpec(
-            "postgresql",
+            EMBEDDABLE[0],
             None,
             None,
             None,
@@ -72,11 +73,11 @@ def target_instance(url: str, role: str = "target") -> dj.Instance:
     from urllib.parse import parse_qs
 
     parsed = urlparse(url)
-    backend = {"postgres": "postgresql", "mariadb": "mysql"}.get(parsed.scheme, parsed.scheme)
+    backend = ALIASES.get(parsed.scheme)
     # ?host=/path names a Unix socket (a directory for PostgreSQL, the socket file for MySQL)
     socket_path = parse_qs(parsed.query).get("host", [None])[-1]
     host = socket_path or parsed.hostname
-    if backend not in ("mysql", "postgresql") or not host:
+    if backend is None or not host:
         raise SubsetError(
             f"cannot read the target {url!r}: expected mysql://user@host:port, "
             "postgresql://user@host:port/database, ...?host=/socket/path or embedded:DIR"

@@ -25,14 +25,13 @@ from typing import Any, TypeVar
 
 import yaml
 
+from datajoint_core.adapters.facts import ALIASES, BACKEND_NAMES, DATABASE_LEVEL, EMBEDDABLE
+from datajoint_core.adapters.facts import backend as facts
+
 SUPPORTED_VERSIONS = (1,)
 MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of YAML; anything larger is a mistake or an attack
 MAX_VALUES = 100_000  # values after expanding aliases: bounds "billion laughs"
 MAX_DEPTH = 64  # nesting levels
-BACKENDS = ("postgresql", "mysql")
-DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
-EMBEDDED_BACKENDS = frozenset({"postgresql"})  # backends that can run from a local directory
-DATABASE_BACKENDS = frozenset({"postgresql"})  # backends with a database level above schemas
 _MAX_LISTED = 12  # list at most this many choices in a message
 
 TOP_KEYS: tuple[str, ...] = ("version", "source", "schemas", "restrictions", "prune")
@@ -615,21 +614,23 @@ def _schemas(doc: _Document, value: Any) -> tuple[str, ...]:
 def _connection(doc: _Document, value: Any, path: str, allowed: Sequence[str]) -> ConnectionSpec:
     conn = doc.mapping(value, path, allowed)
     backend = _optional(doc.string, conn, "backend", path)
-    if backend is not None and backend not in BACKENDS:
-        raise doc.at(_join(path, "backend")).error(
-            f"unknown backend '{backend}'", BACKENDS, backend
-        )
+    if backend is not None:
+        if backend.lower() not in ALIASES:
+            raise doc.at(_join(path, "backend")).error(
+                f"unknown backend '{backend}'", BACKEND_NAMES, backend
+            )
+        backend = ALIASES[backend.lower()]
     embedded = _optional(doc.string, conn, "embedded", path)
     backend = _check_server(doc, conn, path, backend, embedded)
     database = _optional(doc.string, conn, "database", path)
-    if database is not None and backend not in DATABASE_BACKENDS:
-        message = f"'database' applies only to {', '.join(sorted(DATABASE_BACKENDS))}"
+    if database is not None and backend not in DATABASE_LEVEL:
+        message = f"'database' applies only to {', '.join(DATABASE_LEVEL)}"
         raise doc.at(_join(path, "database")).error(f"{message}, not {backend}")
     port = _optional(doc.integer, conn, "port", path)
     if port is not None and not 0 < port < 65536:
         raise doc.at(_join(path, "port")).error(f"port {port} is out of range (1-65535)")
     if embedded is None and port is None:
-        port = DEFAULT_PORTS[backend]
+        port = facts(backend).default_port
     return ConnectionSpec(
         backend=backend,
         host=_optional(doc.string, conn, "host", path),
@@ -651,16 +652,16 @@ def _check_server(
         if extra:
             message = f"'{extra[0]}' cannot be used with 'embedded' (a local server directory)"
             raise doc.at(_join(path, extra[0])).error(message)
-        if backend is not None and backend not in EMBEDDED_BACKENDS:
-            supported = ", ".join(sorted(EMBEDDED_BACKENDS))
+        if backend is not None and backend not in EMBEDDABLE:
+            supported = ", ".join(EMBEDDABLE)
             message = f"an embedded server is {supported}: backend must be {supported} or omitted"
             raise doc.at(_join(path, "backend")).error(message)
-        return backend or sorted(EMBEDDED_BACKENDS)[0]
+        return backend or EMBEDDABLE[0]
     if conn.get("host") is None:
         message = "missing a connection: give 'host' (a server) or 'embedded' (a local directory)"
         raise doc.at(path).error(message)
     if backend is None:
-        raise doc.at(path).error("missing required key 'backend'", BACKENDS)
+        raise doc.at(path).error("missing required key 'backend'", BACKEND_NAMES)
     return backend
 
 

@@ -1,30 +1,45 @@
-"""Backend adapters. Each imports its own driver; nothing else in the package does."""
+"""Backend adapters. Each imports its own driver; nothing else in the package does.
+
+What is known about each backend without its driver is in :mod:`.facts`.
+"""
 
 from __future__ import annotations
 
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from .facts import (
+    ALIASES,
+    BACKEND_NAMES,
+    DATABASE_LEVEL,
+    DEFAULT_BACKEND,
+    EMBEDDABLE,
+    Backend,
+    backend,
+)
 
 if TYPE_CHECKING:
     from .base import Adapter
 
-_ADAPTERS = {
-    "mysql": ("datajoint_core.adapters.mysql", "MySQLAdapter"),
-    "postgresql": ("datajoint_core.adapters.postgres", "PostgreSQLAdapter"),
-}
 _cache: dict[str, Adapter] = {}
 
 
-def get_adapter(backend: str) -> Adapter:
-    """The adapter for a backend name ("mysql" or "postgresql")."""
-    if backend not in _cache:
-        if backend not in _ADAPTERS:
-            raise ConfigError(f"unknown backend {backend!r}; choose one of {sorted(_ADAPTERS)}")
-        module, cls = _ADAPTERS[backend]
-        _cache[backend] = getattr(import_module(module), cls)()
-    return _cache[backend]
+def get_adapter(backend_name: str) -> Adapter:
+    """The adapter for a backend name ("mysql" or "postgresql", or an alias)."""
+    facts = backend(backend_name)
+    if facts.name not in _cache:
+        module, cls = facts.adapter
+        _cache[facts.name] = getattr(import_module(module), cls)()
+    return _cache[facts.name]
 
 
-__all__ = ["get_adapter"]
+__all__ = [
+    "ALIASES",
+    "BACKEND_NAMES",
+    "DATABASE_LEVEL",
+    "DEFAULT_BACKEND",
+    "EMBEDDABLE",
+    "Backend",
+    "backend",
+    "get_adapter",
+]

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..errors import DataJointError
+
+if TYPE_CHECKING:
+    from .facts import Backend
 
 Row = tuple[Any, ...]
 Run = Callable[[str, Sequence[Any]], list[Row]]
@@ -145,6 +148,7 @@ class ConnectParams:
 class Adapter:
     """Base class of the backend adapters; subclasses fill in the data and override methods."""
 
+    facts: ClassVar[Backend]  # what adapters/__init__.py knows of the backend
     name: ClassVar[str]
     quote_char: ClassVar[str]
     sqlglot_dialect: ClassVar[str]

@@ -21,6 +21,7 @@ from .base import (
     ServerIdentity,
     TableInfo,
 )
+from .facts import backend
 from .mysql_driver import Driver, load_driver
 
 CORE_TO_NATIVE = {
@@ -81,11 +82,12 @@ def _normalise_type(column_type: str) -> str:
 
 
 class MySQLAdapter(Adapter):
-    name = "mysql"
+    facts = backend("mysql")
+    name = facts.name
     supports_column_position = True
     quote_char = "`"
-    sqlglot_dialect = "mysql"
-    default_port = 3306
+    sqlglot_dialect = facts.sqlglot_dialect
+    default_port = facts.default_port
     supports_inline_indexes = True
     multi_table_delete = True
     unbounded_limit = "18446744073709551615"

@@ -26,6 +26,7 @@ from .base import (
     ServerIdentity,
     TableInfo,
 )
+from .facts import backend
 
 CORE_TO_NATIVE = {
     "int8": "smallint",
@@ -99,11 +100,12 @@ def _normalise_type(formatted: str) -> str:
 
 
 class PostgreSQLAdapter(Adapter):
-    name = "postgresql"
+    facts = backend("postgresql")
+    name = facts.name
     max_table_name_length = 63
     quote_char = '"'
-    sqlglot_dialect = "postgres"
-    default_port = 5432
+    sqlglot_dialect = facts.sqlglot_dialect
+    default_port = facts.default_port
     enum_is_named_type = True
     indexes_foreign_keys = False
     start_transaction_sql = "BEGIN"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import re
+import tokenize
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +14,8 @@ PACKAGES = [ROOT / "datajoint_core", ROOT / "subsetter"]
 BACKEND_CHECK = re.compile(
     r"""(backend|\.name|adapter_name)\s*(==|!=|\bin\b)\s*\(?\s*["'](mysql|postgresql|postgres|mariadb)["']"""
 )
+DIALECT_CHECK = re.compile(r"""(sqlglot_dialect|dialect)\s*(==|!=|\bin\b)\s*\(?\s*["']\w+["']""")
+BACKEND_NAMES = {"mysql", "mariadb", "postgresql", "postgres"}
 DRIVER_IMPORT = re.compile(r"^\s*(import|from)\s+(pymysql|psycopg2|MySQLdb)\b", re.MULTILINE)
 
 
@@ -28,6 +32,46 @@ def test_no_backend_checks_outside_adapters() -> None:
         if BACKEND_CHECK.search(line)
     ]
     assert offenders == []
+
+
+def _backend_fact_lines(source: str) -> list[int]:
+    """Lines of code (not docstrings or comments) naming two backends: a table of backend facts."""
+    names: dict[int, set[str]] = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.STRING:
+            value = token.string.strip("\"'")
+            if value in BACKEND_NAMES:
+                names.setdefault(token.start[0], set()).add(value)
+    return sorted(n for n, found in names.items() if len(found) > 1)
+
+
+def test_backend_facts_only_in_adapters() -> None:
+    """Ports, aliases and capabilities by backend live in adapters/facts.py; nothing else
+    compares a dialect with a name or lists backends (mysql and postgresql in one expression)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in _sources()
+        if "adapters" not in path.parts
+        for n in [
+            *_backend_fact_lines(path.read_text()),
+            *(
+                i
+                for i, line in enumerate(path.read_text().splitlines(), 1)
+                if DIALECT_CHECK.search(line)
+            ),
+        ]
+    ]
+    assert offenders == []
+
+
+def test_the_grep_catches_backend_facts() -> None:
+    assert _backend_fact_lines('PORTS = {"mysql": 3306, "postgresql": 5432}\n') == [1]
+    assert _backend_fact_lines('ALIASES = {"postgres": "postgresql"}\n') == [1]
+    assert _backend_fact_lines('"""a backend name ("mysql", "postgresql")"""\n') == []
+    assert _backend_fact_lines('spec = Spec("postgresql", None)  # mysql too\n') == []
+    assert DIALECT_CHECK.search('if adapter.sqlglot_dialect == "mysql":')
+    assert DIALECT_CHECK.search("if dialect != 'postgres':")
+    assert not DIALECT_CHECK.search("if dialect == adapter.sqlglot_dialect:")
 
 
 def test_drivers_imported_only_by_their_adapter() -> None:

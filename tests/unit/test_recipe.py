@@ -188,6 +188,16 @@ def test_server_connection_defaults_and_describe() -> None:
     assert mysql.describe() == "mysql://[::1]:3306"
 
 
+@pytest.mark.parametrize(
+    ("spelled", "backend", "port"), [("mariadb", "mysql", 3306), ("Postgres", "postgresql", 5432)]
+)
+def test_backend_aliases_and_default_ports(spelled: str, backend: str, port: int) -> None:
+    """A backend's other names (the facts of datajoint_core.adapters) and its default port."""
+    text = edit("  backend: postgresql\n", f"  backend: {spelled}\n", SERVER_SOURCE)
+    recipe = parse(edit("source:\n  embedded: ./.subset/pg\n", text), PGPASSWORD="pw")
+    assert (recipe.source.backend, recipe.source.port) == (backend, port)
+
+
 def test_interpolation() -> None:
     text = edit("    path: ./out\n", "    path: ${OUT:-./default}/$${HOME}/${NAME}\n")
     assert parse(text, NAME="x").outputs[0].path == "./default/${HOME}/x"
@@ -456,7 +466,7 @@ ERRORS = {
         {},
         9,
         "outputs.staging",
-        "missing required key 'backend' (expected one of: postgresql, mysql)",
+        "missing required key 'backend' (expected one of: mysql, postgresql)",
     ),
     "key not valid for the output type": (
         edit("    path: ./out\n", "    path: ./out\n    host: db\n"),
@@ -473,11 +483,11 @@ ERRORS = {
         "'append' applies only to instance outputs",
     ),
     "unknown backend": (
-        edit("  embedded: ./.subset/pg", "  backend: postgres\n  host: db"),
+        edit("  embedded: ./.subset/pg", "  backend: postgress\n  host: db"),
         {},
         3,
         "source.backend",
-        "unknown backend 'postgres' (did you mean 'postgresql'?)",
+        "unknown backend 'postgress' (did you mean 'postgresql'?)",
     ),
     "embedded with host": (
         edit("  embedded: ./.subset/pg", "  embedded: ./.subset/pg\n  host: db"),
