@@ -125,12 +125,12 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
         prompt = bool(conn.config["safemode"])
     choices = (PartIntegrity.ENFORCE, PartIntegrity.IGNORE)
     try:
-        part_integrity_of(part_integrity, choices)
+        integrity = part_integrity_of(part_integrity, choices)
     except ValueError as err:
         raise ValueError(f"{err} (for drop; 'cascade' applies to delete only)") from None
     graph = build_graph(conn, [conn.adapter.split_full_name(table.full_table_name)[0]])
     targets = drop_order(graph, table.full_table_name)
-    if part_integrity == "enforce":
+    if integrity is PartIntegrity.ENFORCE:
         check_drop_parts(graph, targets)
     if prompt:
         listing = "\n".join(f"  {t}" for t in targets)
