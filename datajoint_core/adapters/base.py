@@ -155,7 +155,6 @@ class Adapter:
     default_port: ClassVar[int]
     placeholder: ClassVar[str] = "%s"
     # capability flags
-    supports_inline_indexes: ClassVar[bool] = False
     enum_is_named_type: ClassVar[bool] = False
     multi_table_delete: ClassVar[bool] = False
     indexes_foreign_keys: ClassVar[bool] = True  # the server indexes FK columns by itself

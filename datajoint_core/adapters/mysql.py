@@ -88,7 +88,6 @@ class MySQLAdapter(Adapter):
     quote_char = "`"
     sqlglot_dialect = facts.sqlglot_dialect
     default_port = facts.default_port
-    supports_inline_indexes = True
     multi_table_delete = True
     unbounded_limit = "18446744073709551615"
     snapshot_transaction_sql = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
