@@ -434,15 +434,29 @@ class Adapter:
     # then checks each foreign key with one anti-join (:meth:`orphans_sql`) before committing.
     key_checks_sql: ClassVar[dict[bool, str] | None] = None
 
-    def orphans_sql(self, child: str, parent: str, attr_map: Sequence[tuple[str, str]]) -> str:
+    def orphans_sql(
+        self,
+        child: str,
+        parent: str,
+        attr_map: Sequence[tuple[str, str]],
+        distinct: bool = False,
+    ) -> str:
         """A query giving one row of ``child`` whose non-NULL foreign key (``attr_map``: child
-        column, parent column) matches no row of ``parent``, if there is one."""
+        column, parent column) matches no row of ``parent``, if there is one.
+
+        An outer join, not ``NOT EXISTS``: MariaDB materialises the whole parent for the latter
+        (7x slower on 1.2M rows). ``distinct`` checks each key value once, for a child with
+        many rows per parent row (its key columns lead an index, so the server skips along it).
+        """
         q = self.quote
+        columns = ", ".join(q(c) for c, _ in attr_map)
+        rows = f"(SELECT DISTINCT {columns} FROM {child})" if distinct else child
         present = " AND ".join(f"c.{q(c)} IS NOT NULL" for c, _ in attr_map)
         match = " AND ".join(f"p.{q(p)} = c.{q(c)}" for c, p in attr_map)
+        missing = f"p.{q(attr_map[0][1])} IS NULL"
         return (
-            f"SELECT 1 FROM {child} c WHERE {present} AND NOT EXISTS "
-            f"(SELECT 1 FROM {parent} p WHERE {match}) LIMIT 1"
+            f"SELECT 1 FROM {rows} c LEFT JOIN {parent} p ON {match} "
+            f"WHERE {present} AND {missing} LIMIT 1"
         )
 
     def bulk_insert(self, raw: Any, full_name: str, columns: Sequence[str], batch: Any) -> int:
