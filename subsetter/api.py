@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import datajoint_core as dj
@@ -20,6 +21,7 @@ from .connect import connect, target_instance
 from .errors import Hints, SubsetError
 from .guard import Action, Permit, Source, permit
 from .plan import Plan, PlanTable, build_plan
+from .progress import Emitter, Phase, ProgressEvent
 from .recipe import (
     Output,
     OutputType,
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("subsetter")
 BATCH_ROWS = 50_000
-Progress = Callable[[str, int, int], None]  # (table, rows so far, rows expected)
+Progress = Callable[[ProgressEvent], None]  # see subsetter.progress for the events
 
 
 @dataclass
@@ -88,14 +90,30 @@ def preview(path: str | os.PathLike[str] | Recipe) -> Plan:
 
 def diagram(path: str | os.PathLike[str] | Recipe, fmt: str = "mermaid") -> str:
     """The restricted pipeline with counts, as Mermaid, DOT or SVG text."""
+    from dataclasses import replace
+
+    from datajoint_core.graph import render
+    from datajoint_core.graph.subset import Status
+
     recipe = recipe_of(path)
     inst = connect(recipe.source, recipe)
     try:
         with inst.connection.snapshot():
             plan = _plan(recipe, inst.connection)
-            shown = plan.diagram.showing(t.node for t in plan.tables)
-            render = {"mermaid": shown.make_mermaid, "dot": shown.make_dot, "svg": shown.make_svg}
-            return render[fmt]()
+            picture = plan.diagram.showing(t.node for t in plan.tables).picture()
+            # named as everywhere else; counts on every table the subset trims (restricted,
+            # or an ancestor cut to the rows referenced), none on those kept whole
+            tables = {t.node: t for t in plan.tables}
+            nodes = tuple(
+                replace(
+                    n,
+                    label=tables[n.name].display,
+                    count=None if tables[n.name].status is Status.WHOLE else tables[n.name].count,
+                )
+                for n in picture.nodes
+            )
+            draw = {"mermaid": render.mermaid, "dot": render.dot, "svg": render.svg}[fmt]
+            return draw(replace(picture, nodes=nodes))
     except dj.DataJointError as err:
         raise SubsetError(str(err)) from None
     finally:
@@ -118,6 +136,7 @@ def table_meta(connection: dj.Connection, table: PlanTable) -> tuple[TableMeta, 
     meta = TableMeta(
         schema=table.schema,
         table=table.table,
+        name=table.display,
         heading=free.heading,
         arrow_schema=arrow_schema(free),
         definition=free.describe(),
@@ -132,11 +151,12 @@ def _batches(
     table: PlanTable,
     meta: TableMeta,
     free: dj.FreeTable,
-    progress: Progress | None,
+    report: Callable[[str, int, int], None],
 ) -> Generator[pyarrow.RecordBatch, None, None]:
     from datajoint_core.fetch import rows_to_batch
 
     done = 0
+    report(table.display, done, table.count)
     fast = connection.stream_arrow(
         table.select.sql, table.select.params, meta.arrow_schema, BATCH_ROWS
     )
@@ -146,8 +166,7 @@ def _batches(
     with contextlib.closing(fast):  # type: ignore[type-var]
         for batch in fast:
             done += batch.num_rows
-            if progress is not None:
-                progress(table.display, done, table.count)
+            report(table.display, done, table.count)
             yield batch
 
 
@@ -199,9 +218,13 @@ def run(
     itself fails part-way, the error says which outputs were published). Refusals that need no
     database (an existing or foreign output path) come before any connection; the guard's
     refusals of a staging target come before the preview.
+
+    ``progress`` receives a :class:`~subsetter.progress.ProgressEvent` as each output is read,
+    committed and published (from reader threads too, one at a time).
     """
     from .writers.instance import InstanceWriter
 
+    emit = Emitter(progress)
     recipe = recipe_of(path)
     chosen = [recipe.output(name) for name in outputs] if outputs else list(recipe.outputs)
     writers: dict[str, Writer] = {}
@@ -224,8 +247,8 @@ def run(
                     source.connection.backend,
                     Hints(output.name),
                 )
-        staged = _stage_all(recipe, source, where, chosen, writers, progress, on_plan, jobs)
-        results = _publish_all(staged)
+        staged = _stage_all(recipe, source, where, chosen, writers, emit, on_plan, jobs)
+        results = _publish_all(staged, emit)
         return RunResult(staged.plan, results)
     except dj.DataJointError as err:
         raise SubsetError(str(err)) from None
@@ -248,7 +271,7 @@ def _stage_all(
     where: Source,
     chosen: list[Output],
     writers: dict[str, Writer],
-    progress: Progress | None,
+    emit: Emitter,
     on_plan: Callable[[Plan], None] | None,
     jobs: int = 1,
 ) -> _Staged:
@@ -267,13 +290,18 @@ def _stage_all(
             if on_plan is not None:
                 on_plan(plan)
             metas = [table_meta(conn, t) for t in plan.tables]
+            total = sum(t.count for t in plan.tables)
             for output in chosen:
                 writer = writers[output.name]
-                written = _write(readers, plan, metas, writer, progress)
+                emit(output.name, Phase.READING, 0, total)
+                written = _write(readers, plan, metas, writer, output.name, emit)
+                rows = sum(r.rows for r in written.values())
                 manifest = build_manifest(
                     recipe, plan, output, recipe.source.describe(), written, where.to_dict()
                 )
+                emit(output.name, Phase.COMMITTING, rows, total)
                 writer.stage(manifest)
+                emit(output.name, Phase.STAGED, rows, total)
                 staged.append((output, writer, written))
     except BaseException:
         for writer in writers.values():
@@ -282,11 +310,14 @@ def _stage_all(
     return _Staged(plan, staged)
 
 
-def _publish_all(staged: _Staged) -> dict[str, OutputResult]:
+def _publish_all(staged: _Staged, emit: Emitter) -> dict[str, OutputResult]:
     """Publish the staged outputs in order; a failure part-way says which ones were published."""
     results: dict[str, OutputResult] = {}
+    total = sum(t.count for t in staged.plan.tables)
     for i, (output, writer, written) in enumerate(staged.outputs):
+        rows = sum(r.rows for r in written.values())
         try:
+            emit(output.name, Phase.PUBLISHING, rows, total)
             writer.publish()
         except BaseException as err:
             rest = staged.outputs[i:]
@@ -300,11 +331,9 @@ def _publish_all(staged: _Staged) -> dict[str, OutputResult]:
                 f"not published: {left}"
             ) from None
         results[output.name] = OutputResult(
-            output.name,
-            writer.describe(),
-            sum(r.rows for r in written.values()),
-            {k: r.rows for k, r in written.items()},
+            output.name, writer.describe(), rows, {k: r.rows for k, r in written.items()}
         )
+        emit(output.name, Phase.PUBLISHED, rows, total)
     return results
 
 
@@ -329,7 +358,8 @@ def _write(
     plan: Plan,
     metas: list[tuple[TableMeta, dj.FreeTable]],
     writer: Writer,
-    progress: Progress | None,
+    output: str,
+    emit: Emitter,
 ) -> dict[str, TableResult]:
     from .readers import read_in_order
 
@@ -337,14 +367,17 @@ def _write(
     writer.open([m for m, _ in metas])
     items = list(zip(plan.tables, metas))
 
+    def report(table: str, rows: int, total: int) -> None:
+        emit(output, Phase.READING, rows, total, table)
+
     def read(conn: dj.Connection, item: tuple[PlanTable, tuple[TableMeta, dj.FreeTable]]) -> Any:
         table, (meta, free) = item
-        return _batches(conn, table, meta, free, progress)
+        return _batches(conn, table, meta, free, report)
 
     # closed however the writer ends, so that a half-read result never holds the source
     with contextlib.closing(read_in_order(readers, items, read)) as tables:
         for (table, (meta, _)), batches in tables:
-            written[table.key] = writer.write_table(meta, batches)
+            written[table.display] = writer.write_table(meta, batches)
     return written
 
 
@@ -389,21 +422,62 @@ def load(
     return OutputResult("load", repr(inst), sum(tables.values()), dict(tables))
 
 
-def verify(output: str | os.PathLike[str] | dj.Instance, schemas: Sequence[str] = ()) -> list[Any]:
-    """Check an output: foreign keys resolve inside it; counts match its manifest."""
+class Target(Enum):
+    """What ``subset verify`` was given."""
+
+    DATABASE = "database"  # mysql://..., postgresql://... or embedded:DIR, as load --to takes
+    RECIPE = "recipe"  # a .yaml / .yml file
+    SNAPSHOT = "snapshot"  # a Parquet directory or a DuckDB file (or nothing there)
+
+    @classmethod
+    def of(cls, text: str) -> Target:
+        if "://" in text or text.startswith("embedded:"):
+            return cls.DATABASE
+        if text.lower().endswith((".yaml", ".yml")):
+            return cls.RECIPE
+        return cls.SNAPSHOT
+
+
+def verify(
+    target: str | os.PathLike[str] | dj.Instance | Recipe,
+    schemas: Sequence[str] = (),
+    *,
+    output: str | None = None,
+) -> list[Any]:
+    """Check an output: foreign keys resolve inside it; counts match its manifest.
+
+    ``target`` is a Parquet directory, a DuckDB file, a database (URL or Instance; only
+    ``schemas`` are read there) or a recipe, whose every (or ``output``) output is checked
+    where the recipe writes it, a staging output in its own schemas.
+
+    >>> [c for c in verify("recipes/demo.yaml") if not c.ok]      # doctest: +SKIP
+    []
+    """
     from . import verify as checks
 
-    if isinstance(output, dj.Instance):
-        return checks.verify_instance(output, schemas)
-    text = os.fspath(output)
-    if "://" in text or text.startswith("embedded:"):
+    if isinstance(target, dj.Instance):
+        return checks.verify_instance(target, schemas)
+    if isinstance(target, Recipe):
+        return _verify_recipe(target, output)
+    text = os.fspath(target)
+    kind = Target.of(text)
+    if kind is Target.DATABASE:
         inst = target_instance(text, role="source")
         try:
-            return checks.verify_instance(inst, schemas)
+            return checks.verify_instance(inst, schemas, where=text)
+        except dj.DataJointError as err:
+            raise SubsetError(str(err)) from None
         finally:
             inst.close()
+    if kind is Target.RECIPE:
+        return _verify_recipe(load_recipe(text), output)
+    return _verify_file(text)
+
+
+def _verify_file(text: str) -> list[Any]:
     from pathlib import Path
 
+    from . import verify as checks
     from .writers.duckdb import is_subset_file
 
     if os.path.isdir(text) and os.path.isfile(os.path.join(text, "manifest.json")):
@@ -413,8 +487,39 @@ def verify(output: str | os.PathLike[str] | dj.Instance, schemas: Sequence[str] 
     what = "does not exist" if not os.path.exists(text) else "is not a subset snapshot"
     raise SubsetError(
         f"{text} {what}: expected a Parquet snapshot directory (with manifest.json), a DuckDB "
-        "file written by subset, or a database URL"
+        "file written by subset, a recipe (.yaml), or a database URL"
     )
+
+
+def _verify_recipe(recipe: Recipe, output: str | None) -> list[Any]:
+    """The checks of the recipe's outputs, each named by its output."""
+    from . import verify as checks
+
+    chosen = [recipe.output(output)] if output else list(recipe.outputs)
+    found: list[Any] = []
+    for out in chosen:
+        if out.type is OutputType.INSTANCE:
+            assert out.connection is not None
+            inst = connect(out.connection, recipe, role="source")
+            try:
+                where = f"output '{out.name}' ({out.connection.describe()})"
+                schemas = [out.target_schema(s) for s in recipe.schemas]
+                done = checks.verify_instance(inst, schemas, where=where)
+            except dj.DataJointError as err:
+                raise SubsetError(str(err)) from None
+            finally:
+                inst.close()
+        else:
+            path = os.fspath(resolve_path(recipe, out.path or ""))
+            if not os.path.exists(path):
+                raise SubsetError(
+                    f"output '{out.name}': {path} does not exist; write it with subset run"
+                )
+            done = _verify_file(path)
+        for check in done:
+            check.output = out.name
+        found += done
+    return found
 
 
 def clean(

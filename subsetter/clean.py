@@ -11,13 +11,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import datajoint_core as dj
-from datajoint_core.graph.dependencies import build_graph
+from datajoint_core.graph.dependencies import build_graph, display_name
 from datajoint_core.graph.propagate import topological_order
 from datajoint_core.graph.subset import Status
 
 from .connect import connect
 from .errors import Hints, UnsafeTargetError
 from .guard import Action, Permit, Source, permit
+from .progress import quantity
 from .recipe import Output, Recipe
 
 if TYPE_CHECKING:
@@ -74,8 +75,9 @@ def _drop(granted: Permit, confirm: Callable[[str], bool]) -> str:
     graph = build_graph(conn, present)
     _check_contained(graph, present)
     tables = [t for t in topological_order(graph) if graph.nodes[t]["schema"] in present]
-    listing = "\n".join(f"  {t}" for t in tables)
-    if not confirm(f"About to drop schemas {present} with {len(tables)} tables:\n{listing}"):
+    listing = "\n".join(f"  {display_name(graph, t)}" for t in tables)
+    what = f"{', '.join(present)} with {quantity(len(tables), 'table')}"
+    if not confirm(f"About to drop schemas {what}:\n{listing}"):
         return "nothing dropped"
     inside = set(tables)
     for root in [t for t in tables if not inside & set(graph.predecessors(t))]:
@@ -94,15 +96,23 @@ def _delete(target: dj.Instance, recipe: Recipe, confirm: Callable[[str], bool])
     doomed = _doomed(plan)
     if not doomed:
         return "nothing to delete"
-    listing = "\n".join(f"  {t.display}: {t.count:,} rows" for t, _ in doomed)
+    listing = "\n".join(f"  {t.display}: {quantity(t.count, 'row')}" for t, _ in doomed)
     if not confirm(f"About to delete (with every row that references them):\n{listing}"):
         return "nothing deleted"
-    total = 0
+    deleted: dict[str, int] = {}
     with conn.transaction:
-        for table, expr in doomed:
+        for _, expr in doomed:  # leaves first: each cascade counts only what is left
+            cascade = dj.Diagram.cascade(expr)
+            for node, rows in cascade.preview().items():
+                name = display_name(cascade.graph, node)
+                deleted[name] = deleted.get(name, 0) + rows
             expr.delete(prompt=False)
-            total += table.count
-    return f"deleted {total:,} rows of the recipe from {len(doomed)} tables (and their dependents)"
+    order = {t.display: i for i, t in enumerate(plan.tables)}  # parents first
+    shown = {n: deleted[n] for n in sorted(deleted, key=lambda n: order.get(n, len(order)))}
+    shown = {name: rows for name, rows in shown.items() if rows}
+    lines = "".join(f"\n  {name}: {quantity(rows, 'row')}" for name, rows in shown.items())
+    total = quantity(sum(shown.values()), "row")
+    return f"deleted {total} from {quantity(len(shown), 'table')}:{lines}"
 
 
 def _check_contained(graph: Any, schemas: Sequence[str]) -> None:

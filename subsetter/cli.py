@@ -117,6 +117,8 @@ def _print_plan(plan: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .progress import quantity
+
     table = Table(title="Subset preview", show_lines=False)
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -127,7 +129,8 @@ def _print_plan(plan: Any) -> None:
     console.print(table)
     for name, why in plan.left_out.items():
         console.print(f"  left out: {name} ({why})")
-    console.print(f"  {sum(t.count for t in plan.tables):,} rows in {len(plan.tables)} tables")
+    rows = quantity(sum(t.count for t in plan.tables), "row")
+    console.print(f"  {rows} in {quantity(len(plan.tables), 'table')}")
 
 
 @cli.command()
@@ -148,55 +151,14 @@ def preview(recipe: str, as_json: bool) -> None:
         _print_plan(plan)
 
 
-class _Progress:
-    """Rich progress bars with rows/s on a terminal; silent otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: Any = None
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-            )
-            self.bar.__enter__()
-        return self
-
-    def __call__(self, table: str, done: int, total: int) -> None:
-        if self.bar is None:
-            return
-        if table not in self.tasks:
-            self.tasks[table] = self.bar.add_task(table, total=total or None, rate="")
-        task = self.tasks[table]
-        self.bar.update(task, completed=done)
-        speed = self.bar.tasks[task].speed
-        self.bar.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-
 @cli.command()
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option(
     "--output", "-o", "outputs", multiple=True, help="Write only this output (repeatable)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Write progress and the summary as JSON lines."
+)
 @click.option(
     "--jobs",
     "-j",
@@ -209,28 +171,43 @@ class _Progress:
 def run(recipe: str, outputs: tuple[str, ...], as_json: bool, jobs: int) -> None:
     """Preview, then write the subset to the recipe's outputs.
 
+    On a terminal, stderr shows a line per output: rows, rows/s, its time, and what it does
+    (reading a table, committing, publishing). With --json, stdout gets one JSON object a
+    line: progress events {"event": "progress", "output", "table" (schema.Class; null for the
+    whole output), "phase" (reading, committing, staged, publishing, published), "rows",
+    "total", "elapsed" (seconds since the start)}, then {"event": "summary", "outputs":
+    {name: {"location", "rows", "tables"}}, "elapsed"}.
+
     Example: subset run recipes/demo.yaml --output parquet
     """
-    from . import api
+    import contextlib
+    import time
 
-    interactive = sys.stdout.isatty() and not as_json
-    with _Progress(interactive) as progress:
+    from . import api
+    from .progress import Bars, JsonLines, quantity
+
+    started = time.monotonic()
+    bars = Bars() if sys.stderr.isatty() and not as_json else None
+    with bars or contextlib.nullcontext():
         result = api.run(
             recipe,
             outputs=outputs or None,
-            progress=progress,
+            progress=JsonLines(sys.stdout) if as_json else bars,
             on_plan=None if as_json else _print_plan,
             jobs=jobs,
         )
-    summary = {
-        name: {"location": out.location, "rows": out.rows, "tables": out.tables}
-        for name, out in result.outputs.items()
-    }
+    elapsed = round(time.monotonic() - started, 3)
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        summary = {
+            name: {"location": out.location, "rows": out.rows, "tables": out.tables}
+            for name, out in result.outputs.items()
+        }
+        click.echo(json.dumps({"event": "summary", "outputs": summary, "elapsed": elapsed}))
         return
     for name, out in result.outputs.items():
-        click.echo(f"{name}: {out.rows:,} rows in {len(out.tables)} tables -> {out.location}")
+        rows, tables = quantity(out.rows, "row"), quantity(len(out.tables), "table")
+        click.echo(f"{name}: {rows} in {tables} -> {out.location}")
+    click.echo(f"done in {elapsed:.1f} s")
 
 
 @cli.command()
@@ -332,26 +309,50 @@ def load(
 
 
 @cli.command()
-@click.argument("output")
+@click.argument("target")
+@click.option("--output", "-o", help="With a recipe: verify only this output.")
+@click.option(
+    "--schema",
+    "-s",
+    "schemas",
+    multiple=True,
+    help="With a database URL: a schema to verify (repeatable); no other is read.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @_handle_errors
-def verify(output: str, as_json: bool) -> None:
-    """Check a snapshot: every foreign key resolves inside it, and counts match its manifest.
+def verify(target: str, output: str | None, schemas: tuple[str, ...], as_json: bool) -> None:
+    """Check an output: every foreign key resolves inside it, and counts match its manifest.
 
-    OUTPUT is a Parquet directory, a DuckDB file, or a database URL (as for `load --to`).
+    TARGET is a recipe (its outputs where it writes them, or the one --output names), a
+    Parquet directory, a DuckDB file, or a database URL (as for `load --to`) with a --schema
+    for each schema to check.
 
-    Example: subset verify subset-demo/parquet
+    Example: subset verify recipes/demo.yaml --output parquet
     """
     from . import api
 
-    checks = api.verify(output)
+    kind = api.Target.of(target)
+    if kind is api.Target.DATABASE and not schemas:
+        raise click.UsageError(
+            "name the schemas to verify with --schema (repeatable), or verify the recipe"
+        )
+    if schemas and kind is not api.Target.DATABASE:
+        raise click.BadParameter("only with a database URL", param_hint="--schema")
+    if output is not None and kind is not api.Target.RECIPE:
+        raise click.BadParameter("names an output of a recipe", param_hint="--output")
+    checks = api.verify(target, schemas, output=output)
     failed = [c for c in checks if not c.ok]
     if as_json:
         click.echo(json.dumps([c.__dict__ for c in checks], indent=2))
     else:
+        shown: object = None
         for c in checks:
+            if c.output is not None and c.output != shown:
+                click.echo(f"{c.output}:")
+            shown = c.output
             mark = "ok  " if c.ok else "FAIL"
-            click.echo(f"{mark} {c.table}: {c.kind}: {c.detail}")
+            indent = "  " if c.output is not None else ""
+            click.echo(f"{indent}{mark} {c.table}: {c.kind}: {c.detail}")
         click.echo(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
     if failed:
         sys.exit(1)

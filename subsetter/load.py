@@ -2,7 +2,7 @@
 snapshots shareable.
 
 >>> load_snapshot("out/snapshot", staging, schema_map={"lab": "lab_copy"})   # doctest: +SKIP
-{'lab.subject': 2, 'lab.session': 3, ...}
+{'lab.Subject': 2, 'lab.Session': 3, ...}
 
 Tables are declared from the metadata stored with the snapshot (see ``writers/meta.py``) and
 loaded parents first, with bounded memory, through ``writers.instance.InstanceWriter``.
@@ -38,9 +38,21 @@ class Snapshot:
     kind = ""
 
     def __init__(self, path: Path, manifest: dict[str, Any], tables: list[TableMeta]) -> None:
+        from dataclasses import replace
+
         self.path = path
         self.manifest = manifest
+        named = {(e["schema"], e["table"]): e.get("name") for e in self.entries()}
+        tables = [
+            m if m.name else replace(m, name=named.get((m.schema, m.table)) or "") for m in tables
+        ]
         self.tables = order_parents_first(tables)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The manifest's tables (``schema``, ``table``, ``name``, ``rows``), of any format."""
+        from .manifest import table_entries
+
+        return [entry for _, entry in table_entries(self.manifest)]
 
     @property
     def source_backend(self) -> str | None:
@@ -87,7 +99,10 @@ class ParquetSnapshot(Snapshot):
         manifest = json.loads(manifest_path.read_text("utf-8"))
         relative = [
             entry["path"] for entries in manifest.get("files", {}).values() for entry in entries
-        ] or sorted(p.relative_to(path).as_posix() for p in path.glob("*/*.parquet"))
+        ] or sorted(  # no list of files: this format's names, or format 1's
+            p.relative_to(path).as_posix()
+            for p in [*path.glob("*.parquet"), *path.glob("*/*.parquet")]
+        )
         self._files: dict[str, list[Path]] = {}
         tables = []
         for name in dict.fromkeys(relative):
@@ -212,7 +227,8 @@ def load_snapshot(
     hints: Hints | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> dict[str, int]:
-    """Declare and load a snapshot's tables into ``instance``; return rows per ``schema.table``.
+    """Declare and load a snapshot's tables into ``instance``; return rows per class name
+    (``lab.Trial.Event``).
 
     The guard decides first (:func:`subsetter.guard.permit`): the source recorded in the
     manifest is never written over, and only schemas the tool created (or ``adopt`` allows) are.
@@ -250,18 +266,19 @@ def load_snapshot(
             try:
                 for meta in snapshot.tables:
                     batches = snapshot.batches(meta, batch_rows)
-                    counts[meta.key] = writer.write_table(meta, batches).rows
-                expected = snapshot.manifest.get("tables", {})
+                    counts[meta.display] = writer.write_table(meta, batches).rows
+                expected = {(e["schema"], e["table"]): e.get("rows") for e in snapshot.entries()}
                 wrong = [
-                    f"{key}: {counts[key]} rows, manifest says {entry['rows']}"
-                    for key, entry in expected.items()
-                    if key in counts
-                    and isinstance(entry, dict)
-                    and entry.get("rows") != counts[key]
+                    f"{m.display}: {counts[m.display]} rows, manifest says {rows}"
+                    for m in snapshot.tables
+                    if (rows := expected.get((m.schema, m.table), counts[m.display]))
+                    != counts[m.display]
                 ]
                 if wrong:
                     raise DataJointError(f"{snapshot.path} does not match its manifest: {wrong}")
-                writer.commit({**snapshot.manifest, "loaded_from": str(snapshot.path)})
+                # schema_map: how this copy names the snapshot's schemas (for verify)
+                stored = {"loaded_from": str(snapshot.path), "schema_map": mapping}
+                writer.commit({**snapshot.manifest, **stored})
             except BaseException:
                 writer.abort()
                 raise

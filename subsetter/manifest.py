@@ -1,4 +1,9 @@
-"""The manifest written with every snapshot: what was asked, from where, what came out."""
+"""The manifest written with every snapshot: what was asked, from where, what came out.
+
+``tables`` (and a Parquet snapshot's ``files``) are keyed by class name, ``lab.Trial.Event``;
+each entry maps it to the stored ``schema`` and ``table`` (``trial__event``). Format 1 keyed
+them by ``schema.table``; readers find tables through the entries, so both read alike.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ if TYPE_CHECKING:
     from .recipe import Output, Recipe
     from .writers.base import TableResult
 
-FORMAT = 1
+FORMAT = 2
 
 
 def tool_version() -> str:
@@ -20,6 +25,23 @@ def tool_version() -> str:
         return version("datajoint-subsetter")
     except PackageNotFoundError:
         return "unknown"
+
+
+def table_entries(manifest: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(key, entry)`` of each table of a manifest of any format, every entry with ``schema``,
+    ``table`` (stored name) and ``name`` (class name; from the stored name if absent)."""
+    from datajoint_core.naming import class_name
+
+    found = []
+    for key, entry in (manifest.get("tables") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        if "schema" not in entry:  # keyed schema.table, nothing else said
+            schema, _, table = key.partition(".")
+            entry = {"schema": schema, "table": table, **entry}
+        name = entry.get("name") or f"{entry['schema']}.{class_name(entry['table'])}"
+        found.append((key, {**entry, "name": name}))
+    return found
 
 
 def build_manifest(
@@ -35,8 +57,8 @@ def build_manifest(
     :class:`subsetter.guard.Source`), so that ``load`` never writes back over it."""
     tables = {}
     for table in plan.tables:
-        result = results.get(table.key)
-        tables[table.key] = {
+        result = results.get(table.display)
+        tables[table.display] = {
             "schema": table.schema,
             "table": table.table,
             "name": table.display,

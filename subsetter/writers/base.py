@@ -35,11 +35,20 @@ class TableMeta:
     definition: str  # DataJoint definition text (Table.describe())
     foreign_keys: tuple[ForeignKeyMeta, ...]
     expected_rows: int | None = None  # from the preview, for progress bars
+    name: str = ""  # schema.Class or schema.Class.Part, as the source's graph names it
 
     @property
     def key(self) -> str:
-        """``schema.table``: the name used in manifests and metadata."""
+        """``schema.table``: the stored name, as foreign keys in the metadata name tables."""
         return f"{self.schema}.{self.table}"
+
+    @property
+    def display(self) -> str:
+        """``schema.Class`` / ``schema.Class.Part``: how messages, manifests and file names
+        name the table (from the stored name when the source's graph did not say)."""
+        from datajoint_core.naming import class_name
+
+        return self.name or f"{self.schema}.{class_name(self.table)}"
 
     @property
     def primary_key(self) -> list[str]:

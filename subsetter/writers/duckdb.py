@@ -19,12 +19,13 @@ definition, heading and Arrow schema; ``_subset.manifest`` the manifest. The fil
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -135,6 +136,25 @@ def is_subset_file(path: Path) -> bool:
     return bool(found and found[0] == 2)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _interruptible(method: F) -> F:
+    """A Ctrl-C or SIGTERM that lands inside a DuckDB statement comes back as DuckDB's
+    RuntimeError("Query interrupted"): raise it as the interruption it is."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except RuntimeError as err:
+            if str(err) == "Query interrupted":
+                raise KeyboardInterrupt() from err
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
 class DuckDBWriter:
     """A DuckDB database file, published atomically by :meth:`publish`.
 
@@ -182,6 +202,7 @@ class DuckDBWriter:
         ours = is_subset_file(self.target)
         check_target(self.target, replace, ours, self.hints, f"the {META_SCHEMA} metadata")
 
+    @_interruptible
     def open(self, tables: Sequence[TableMeta]) -> None:
         if META_SCHEMA in {m.schema for m in tables}:
             raise ValueError(f"a source schema named {META_SCHEMA!r} clashes with the metadata")
@@ -275,6 +296,7 @@ class DuckDBWriter:
         body = ",\n  ".join(lines)
         con.execute(f"CREATE TABLE {quote(meta.schema)}.{quote(meta.table)} (\n  {body}\n)")
 
+    @_interruptible
     def write_table(self, meta: TableMeta, batches: Iterator[pa.RecordBatch]) -> TableResult:
         if self._con is None:
             raise RuntimeError("DuckDBWriter.write_table before open()")
@@ -307,10 +329,6 @@ class DuckDBWriter:
             if failure:
                 raise failure[0] from err
             raise
-        except RuntimeError as err:  # DuckDB's answer to a signal that lands in its own loop
-            if str(err) == "Query interrupted":
-                raise KeyboardInterrupt() from err
-            raise
         finally:
             try:
                 con.unregister(view)
@@ -334,6 +352,7 @@ class DuckDBWriter:
         )
         return TableResult(rows)
 
+    @_interruptible
     def stage(self, manifest: dict[str, Any]) -> None:
         """Store the manifest, close the file and flush it to disk."""
         if self._con is None or self._tmp is None:

@@ -82,8 +82,10 @@ class InstanceWriter:
         self._targets: dict[str, _Target] = {}
         self._created_tables: list[tuple[str, str]] = []
         self._created_schemas: list[str] = []
-        self._deferred: list[str] = []  # foreign keys to add once the rows are in
-        self._orphan_checks: list[tuple[str, ForeignKey]] = []  # (child, key) after a load
+        # foreign keys to add, and to check, once the rows are in, with the tables by class name
+        # (the load names are hidden ones): (child, parent, SQL) and (child, parent, table, key)
+        self._deferred: list[tuple[str, str, str]] = []
+        self._orphan_checks: list[tuple[str, str, str, ForeignKey]] = []
         self._rows: dict[str, int] = {}  # rows loaded, by table
         self._checks_off = False
         self._manifest: dict[str, Any] | None = None
@@ -108,7 +110,9 @@ class InstanceWriter:
         for n, meta in enumerate(tables):
             schema = self.schema_map.get(meta.schema, meta.schema)
             if any(t.schema == schema and t.table == meta.table for t in targets.values()):
-                raise DataJointError(f"two tables would be written to {schema}.{meta.table}")
+                raise DataJointError(
+                    f"two tables would be written to {schema}.{meta.table} ({meta.display})"
+                )
             load_name = f"~sub_{self.run}_{n}" if shadow else meta.table
             targets[meta.key] = _Target(meta, schema, meta.table, load_name, False)
         schemas = sorted({t.schema for t in targets.values()})
@@ -159,10 +163,11 @@ class InstanceWriter:
                 self._created_schemas.append(schema)
             elif adopted:  # the marker goes again if this run fails
                 self._created_tables.append((schema, MARKER_TABLE))
+        targets = list(self._targets.values())
         by_source = {
-            (t.meta.schema, t.meta.table): adapter.full_name(t.schema, t.load_name)
-            for t in self._targets.values()
+            (t.meta.schema, t.meta.table): adapter.full_name(t.schema, t.load_name) for t in targets
         }
+        named = {by_source[(t.meta.schema, t.meta.table)]: t.meta.display for t in targets}
 
         def parent(fk: ForeignKeyMeta) -> str | None:
             name = by_source.get((fk.parent_schema, fk.parent_table))
@@ -178,11 +183,19 @@ class InstanceWriter:
             heading = target_heading(target.meta, parent, adapter, self.source_adapter_name)
             if adapter.key_checks_sql is not None and heading.foreign_keys:
                 full_name = adapter.full_name(target.schema, target.load_name)
-                self._orphan_checks += [(full_name, fk) for fk in heading.foreign_keys]
+                self._orphan_checks += [
+                    (target.meta.display, named.get(fk.parent, fk.parent), full_name, fk)
+                    for fk in heading.foreign_keys
+                ]
             elif adapter.foreign_keys_after_load and heading.foreign_keys:
                 full_name = adapter.full_name(target.schema, target.load_name)
                 self._deferred += [
-                    foreign_key_sql(full_name, fk, adapter) for fk in heading.foreign_keys
+                    (
+                        target.meta.display,
+                        named.get(fk.parent, fk.parent),
+                        foreign_key_sql(full_name, fk, adapter),
+                    )
+                    for fk in heading.foreign_keys
                 ]
                 # the indexes the keys would bring are made now, the keys at commit
                 indexes = (*heading.indexes, *foreign_key_indexes(heading, adapter))
@@ -220,14 +233,19 @@ class InstanceWriter:
         """Everything short of publishing: foreign keys checked, rows committed under their
         hidden names (appended rows stay in the open transaction until :meth:`publish`)."""
         conn = self._conn
-        for statement in self._deferred:  # checks every row at once, inside the transaction
-            conn.execute(statement)
-        for child, fk in self._orphan_checks:
-            # key values once where the child has many rows per parent row (unknown: each row)
-            distinct = self._rows.get(child, 0) > 4 * self._rows.get(fk.parent, 1 << 62)
-            if conn.fetchall(conn.adapter.orphans_sql(child, fk.parent, fk.attr_map, distinct)):
+        for child, parent, statement in self._deferred:  # checks every row at once
+            try:
+                conn.execute(statement)
+            except IntegrityError as err:
                 raise IntegrityError(
-                    f"{child}: rows reference rows of {fk.parent} that are not in the subset"
+                    f"{child}: rows reference rows of {parent} that are not in the subset ({err})"
+                ) from err
+        for child, parent, table, fk in self._orphan_checks:
+            # key values once where the child has many rows per parent row (unknown: each row)
+            distinct = self._rows.get(table, 0) > 4 * self._rows.get(fk.parent, 1 << 62)
+            if conn.fetchall(conn.adapter.orphans_sql(table, fk.parent, fk.attr_map, distinct)):
+                raise IntegrityError(
+                    f"{child}: rows reference rows of {parent} that are not in the subset"
                 )
         self._restore_checks()
         if self.if_exists is not IfExists.APPEND:

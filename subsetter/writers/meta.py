@@ -1,7 +1,8 @@
 """TableMeta to and from the text stored with a snapshot (Parquet key-value metadata, the DuckDB
 ``_subset.tables`` rows), so a snapshot can be declared again on any backend (``subset load``).
 
-Keys: ``datajoint.schema``, ``datajoint.table``, ``datajoint.definition``,
+Keys: ``datajoint.schema``, ``datajoint.table`` (the stored name), ``datajoint.name`` (the class
+name, ``schema.Class.Part``; absent in older snapshots), ``datajoint.definition``,
 ``datajoint.primary_key`` (JSON list), ``datajoint.foreign_keys`` (JSON list of
 ``{parent_schema, parent_table, attr_map: [[child, parent], ...]}``) and ``datajoint.heading``
 (JSON: every attribute with type, nullability, default and comment; indexes; table comment).
@@ -81,6 +82,7 @@ def file_metadata(meta: TableMeta) -> dict[str, str]:
         "datajoint.format": FORMAT,
         "datajoint.schema": meta.schema,
         "datajoint.table": meta.table,
+        "datajoint.name": meta.display,
         "datajoint.definition": meta.definition,
         "datajoint.primary_key": json.dumps(meta.primary_key),
         "datajoint.foreign_keys": json.dumps(foreign_keys_to_json(meta.foreign_keys)),
@@ -124,6 +126,7 @@ def meta_from_metadata(
         arrow_schema=arrow_schema.remove_metadata(),
         definition=_text(metadata, "datajoint.definition") or "",
         foreign_keys=fks,
+        name=_text(metadata, "datajoint.name") or "",
     )
 
 

@@ -1,4 +1,7 @@
-"""Parquet output: ``<dir>/<schema>/<table>.parquet`` per table and ``manifest.json``.
+"""Parquet output: ``<dir>/<schema>.<Class>.parquet`` per table (``lab.Session.parquet``, a Part
+``lab.Trial.Event.parquet``) and ``manifest.json``, which maps each class name to its stored
+table name and file (format 1 named files ``<schema>/<table>.parquet``; ``subset load`` and
+``subset verify`` read both).
 
 >>> writer = ParquetWriter("out/snapshot", if_exists="replace")      # doctest: +SKIP
 >>> writer.open(metas)                                                # doctest: +SKIP
@@ -20,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import Hints
+from ..errors import Hints, SubsetError
 from ..recipe import IfExists
 from .base import TableMeta, TableResult
 from .files import (
@@ -38,12 +41,25 @@ MANIFEST = "manifest.json"
 ROW_GROUP_BYTES = 32 << 20  # batches are gathered into row groups of about this size
 
 
-def relative_path(schema: str, table: str) -> str:
-    """``schema/table.parquet``; table names such as ``#stimulus`` are kept as they are."""
-    for name in (schema, table):
-        if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
-            raise ValueError(f"{schema}.{table}: {name!r} cannot be a file name")
-    return f"{schema}/{table}.parquet"
+def file_name(meta: TableMeta) -> str:
+    """``lab.Trial.Event.parquet``: the table's class name, as everything else names it."""
+    name = meta.display
+    if not meta.schema or "/" in name or "\\" in name or "\0" in name or name.startswith("."):
+        raise SubsetError(f"{meta.key}: {name!r} cannot be a file name")
+    return f"{name}.parquet"
+
+
+def _check_names(tables: Sequence[TableMeta]) -> None:
+    """Two tables whose class names differ only in case would share a file on a filesystem
+    that ignores case (macOS, Windows): refuse before writing anything."""
+    seen: dict[str, TableMeta] = {}
+    for meta in tables:
+        other = seen.setdefault(file_name(meta).casefold(), meta)
+        if other is not meta:
+            raise SubsetError(
+                f"tables {other.key} and {meta.key} would both be written to "
+                f"{file_name(meta)}; exclude one of them from the Parquet output"
+            )
 
 
 class ParquetWriter:
@@ -78,8 +94,7 @@ class ParquetWriter:
         check_target(self.target, replace, looks_ours, self.hints, f"a {MANIFEST}")
 
     def open(self, tables: Sequence[TableMeta]) -> None:
-        for meta in tables:
-            relative_path(meta.schema, meta.table)
+        _check_names(tables)
         self.check()
         self.target.parent.mkdir(parents=True, exist_ok=True)
         clean_stale(self.target)
@@ -90,9 +105,8 @@ class ParquetWriter:
     def write_table(self, meta: TableMeta, batches: Iterator[pa.RecordBatch]) -> TableResult:
         if self._tmp is None:
             raise RuntimeError("ParquetWriter.write_table before open()")
-        relative = relative_path(meta.schema, meta.table)
+        relative = file_name(meta)
         path = self._tmp / relative
-        path.parent.mkdir(exist_ok=True)
         schema = meta.arrow_schema.with_metadata(
             {**(meta.arrow_schema.metadata or {}), **file_metadata(meta)}
         )
@@ -117,7 +131,7 @@ class ParquetWriter:
             "bytes": path.stat().st_size,
             "sha256": sha256_file(path),
         }
-        self._files[meta.key] = [entry]
+        self._files[meta.display] = [entry]
         return TableResult(rows, [entry])
 
     def stage(self, manifest: dict[str, Any]) -> None:

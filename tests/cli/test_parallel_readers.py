@@ -12,6 +12,7 @@ import pytest
 
 import datajoint_core as dj
 from subsetter import api
+from subsetter.progress import ProgressEvent
 
 from ..conftest import Server
 from ..integration.pipeline import declare_lab
@@ -77,9 +78,9 @@ def test_a_failing_reader_publishes_nothing(
     recipe = _recipe(tmp_path, server, schema_name)
     seen: list[str] = []
 
-    def fail_on_trials(table: str, done: int, total: int) -> None:  # called by reader threads
-        seen.append(table)
-        if table.endswith(".Trial"):
+    def fail_on_trials(event: ProgressEvent) -> None:  # called by reader threads
+        seen.append(event.table)
+        if event.table is not None and event.table.endswith(".Trial"):
             raise RuntimeError("a reader went away")
 
     with pytest.raises(RuntimeError, match="a reader went away"):

@@ -22,6 +22,7 @@ import datajoint_core as dj
 from datajoint_core.fetch import arrow_schema
 from subsetter import api
 from subsetter.plan import Plan
+from subsetter.progress import ProgressEvent
 
 from ..conftest import Server
 from ..integration.pipeline import declare_lab
@@ -94,14 +95,19 @@ def test_run_writes_exactly_the_preview(
     expected = _source_rows(inst, plan)
     manifest = json.loads((tmp_path / "snap" / "manifest.json").read_text())
     for table in plan.tables:
-        path = tmp_path / "snap" / table.schema / f"{table.table}.parquet"
+        path = tmp_path / "snap" / f"{table.display}.parquet"
         got = pq.read_table(path)
         assert (
             got.schema.remove_metadata()
             == arrow_schema(dj.FreeTable(inst.connection, table.node)).remove_metadata()
         ), table.key
         assert got.to_pylist() == expected[table.key], table.key
-        assert manifest["tables"][table.key]["rows"] == table.count
+        entry = manifest["tables"][table.display]
+        assert (entry["schema"], entry["table"], entry["rows"]) == (
+            table.schema,
+            table.table,
+            table.count,
+        )
     assert "password" not in json.dumps(manifest).lower() or server.password == ""
     import duckdb
 
@@ -252,7 +258,7 @@ def test_connection_killed_mid_run_leaves_nothing(
     )
     victims: list[int] = []
 
-    def kill_once(table: str, done: int, total: int) -> None:
+    def kill_once(event: ProgressEvent) -> None:
         if not victims:  # the source connection is the reader's only session
             for (pid,) in killer.connection.fetchall(sessions, (reader[0],)):
                 killer.connection.execute(killer.connection.adapter.kill_session_sql(), (pid,))
@@ -279,8 +285,9 @@ def test_process_killed_mid_run_leaves_nothing(
         import os, signal
         from subsetter import api
         seen = []
-        def die(table, done, total):
-            seen.append(table)
+        def die(event):
+            if event.table is not None:
+                seen.append(event.table)
             if len(set(seen)) == 3:
                 os.kill(os.getpid(), signal.SIGKILL)
         api.run({str(recipe)!r}, progress=die)
@@ -363,7 +370,7 @@ def test_every_core_type_exports_exactly(
     )
     result = run_cli("run", str(recipe), env=cli_env)
     assert result.returncode == 0, result.stderr
-    got = pq.read_table(tmp_path / "snap" / schema_name / "zoo.parquet")
+    got = pq.read_table(tmp_path / "snap" / f"{schema_name}.Zoo.parquet")
     expected = Zoo().to_arrow(order_by="KEY")
     assert got.schema.remove_metadata() == expected.schema.remove_metadata()
     assert got.to_pylist() == expected.to_pylist()

@@ -77,8 +77,13 @@ def test_staging_run_clean_and_drop(
     again = run_cli("run", str(recipe), env=cli_env)  # replace: the same rows again
     assert again.returncode == 0, again.stderr
     assert _rows(inst, staging_name, "session") == sessions
-    verified = run_cli("verify", f"{server.backend}://{server.user}@{server.host}:{server.port}")
+    url = f"{server.backend}://{server.user}@{server.host}:{server.port}"
+    verified = run_cli(
+        "verify", url, "--schema", staging_name, env={"SUBSET_PASSWORD": server.password}
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "FAIL" not in verified.stdout
+    assert f"ok   {staging_name}.Session: count: 2 rows" in verified.stdout.splitlines()
 
     cleaned = run_cli("clean", str(recipe), "--yes", env=cli_env)
     assert cleaned.returncode == 0, cleaned.stderr

@@ -248,14 +248,14 @@ def source_arrow(free: dj.FreeTable) -> pa.Table:
 def test_parquet_holds_the_tables_with_their_types(source: Source, tmp_path: Path) -> None:
     write(ParquetWriter(tmp_path / "snap"), source)
     for meta, free in source.items:
-        path = tmp_path / "snap" / meta.schema / f"{meta.table}.parquet"
+        path = tmp_path / "snap" / f"{meta.display}.parquet"
         table = pq.read_table(path)
         assert table.schema.remove_metadata().equals(meta.arrow_schema), meta.key
         assert arrow_rows(meta, table) == arrow_rows(meta, source_arrow(free)), meta.key
         stored = pq.read_schema(path).metadata
         assert stored[b"datajoint.table"] == meta.table.encode()
         assert stored[b"datajoint.definition"] == free.describe().encode()
-    assert (tmp_path / "snap" / source.schemas[0] / "#stimulus.parquet").exists()
+    assert (tmp_path / "snap" / f"{source.schemas[0]}.Stimulus.parquet").exists()  # #stimulus
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]
 
 
@@ -351,7 +351,7 @@ def test_copy_into_the_other_backend(
         writer = ParquetWriter(path) if direction == "parquet" else DuckDBWriter(path)
         write(writer, source)
         counts = load_snapshot(path, other, schema_map=mapping, batch_rows=3)
-        assert counts == {m.key: len(f) for m, f in source.items}
+        assert counts == {m.display: len(f) for m, f in source.items}
     assert_copied(source, other, mapping)
 
 

@@ -296,18 +296,18 @@ def test_parquet_files_types_metadata_and_manifest(tmp_path: Path) -> None:
     assert siblings(target) == []
     manifest = json.loads((target / "manifest.json").read_text())
     assert manifest["tables"]["lab.everything"]["rows"] == len(STRINGS)
-    entry = manifest["files"]["lab.#stimulus"][0]
-    assert entry["path"] == "lab/#stimulus.parquet"
+    entry = manifest["files"]["lab.Stimulus"][0]  # #stimulus, by its class name
+    assert entry["path"] == "lab.Stimulus.parquet"
     path = target / entry["path"]
     assert entry["bytes"] == path.stat().st_size
     import hashlib
 
     assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    table = pq.read_table(target / "lab" / "everything.parquet")
+    table = pq.read_table(target / "lab.Everything.parquet")
     assert table.schema.remove_metadata().equals(EVERYTHING.arrow_schema, check_metadata=True)
     got, expected = read_back(EVERYTHING, table)
     assert got == expected
-    metadata = pq.read_schema(target / "lab" / "everything.parquet").metadata
+    metadata = pq.read_schema(target / "lab.Everything.parquet").metadata
     assert metadata[b"datajoint.table"] == b"everything"
     assert metadata[b"datajoint.schema"] == b"lab"
     assert json.loads(metadata[b"datajoint.primary_key"]) == ["id", "u"]
@@ -481,7 +481,7 @@ def test_an_empty_table_gets_a_file_with_its_schema(tmp_path: Path) -> None:
     writer.open([STIMULUS])
     assert writer.write_table(STIMULUS, iter(())).rows == 0
     writer.commit({})
-    table = pq.read_table(tmp_path / "snap" / "lab" / "#stimulus.parquet")
+    table = pq.read_table(tmp_path / "snap" / "lab.Stimulus.parquet")
     assert table.num_rows == 0 and table.schema.remove_metadata().equals(STIMULUS.arrow_schema)
 
 
