@@ -275,7 +275,10 @@ def _parse(text: str, dialect: str, kind: str) -> exp.Expression:
         # sqlglot reads "> >" as ">>"; both servers refuse two comparisons apart
         if {this.token_type, after.token_type} <= comparisons and after.start > this.end + 1:
             raise ValueError(f"unexpected {after.text!r} at column {after.start + 1}")
-    trees = [t for t in sqlglot.parse(text, read=dialect) if t is not None]
+    try:
+        trees = [t for t in sqlglot.parse(text, read=dialect) if t is not None]
+    except RecursionError:  # sqlglot recurses ~20 frames a parenthesis
+        raise ValueError("it nests parentheses too deeply") from None
     if len(trees) != 1:
         raise ValueError("it is not one expression" if trees else "it is empty")
     tree = trees[0]

@@ -37,6 +37,7 @@ def test_check_syntax_refuses_what_is_no_condition(text: str, dialect: str) -> N
         ("a IN (1, 2", "a '(' is not closed"),
         ("a = 'x", "an unterminated quote or comment"),
         ("a = 1 ORDER BY a", "unexpected 'ORDER BY' at column 7"),
+        ("(" * 200 + "a = 1" + ")" * 200, "it nests parentheses too deeply"),
     ],
 )
 def test_syntax_problem_says_where_in_the_users_words(
