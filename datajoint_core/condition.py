@@ -42,6 +42,7 @@ __all__ = [
     "Top",
     "check_syntax",
     "read_sql",
+    "syntax_problem",
 ]
 
 
@@ -241,6 +242,14 @@ _LEGACY_FUNCTIONS = frozenset(
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
+class _Unreadable(DataJointError):
+    """A condition or expression that is not valid SQL (``problem`` says why, briefly)."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
 @dataclass(frozen=True)
 class ReadSql:
     """A condition or expression as it will be sent, with the attributes it names."""
@@ -261,7 +270,15 @@ def _parse(text: str, dialect: str, kind: str) -> exp.Expression:
     if any(t.token_type == TokenType.UNKNOWN for t in tokens):
         bad = next(t.text for t in tokens if t.token_type == TokenType.UNKNOWN)
         raise ValueError(f"unexpected {bad!r}")
-    trees = [t for t in sqlglot.parse(text, read=dialect) if t is not None]
+    comparisons = {getattr(TokenType, n) for n in ("EQ", "GT", "LT", "GTE", "LTE", "NEQ")}
+    for this, after in itertools.pairwise(tokens):
+        # sqlglot reads "> >" as ">>"; both servers refuse two comparisons apart
+        if {this.token_type, after.token_type} <= comparisons and after.start > this.end + 1:
+            raise ValueError(f"unexpected {after.text!r} at column {after.start + 1}")
+    try:
+        trees = [t for t in sqlglot.parse(text, read=dialect) if t is not None]
+    except RecursionError:  # sqlglot recurses ~20 frames a parenthesis
+        raise ValueError("it nests parentheses too deeply") from None
     if len(trees) != 1:
         raise ValueError("it is not one expression" if trees else "it is empty")
     tree = trees[0]
@@ -271,6 +288,25 @@ def _parse(text: str, dialect: str, kind: str) -> exp.Expression:
     if not isinstance(tree, wanted):
         raise ValueError(f"it is not a {kind}")
     return tree  # type: ignore[return-value]
+
+
+def _describe(err: Exception) -> str:
+    """A syntax error in a user's words: ``unexpected '=' at column 14``, not sqlglot's."""
+    import sqlglot
+
+    if isinstance(err, sqlglot.errors.TokenError):
+        return "an unterminated quote or comment"
+    found = getattr(err, "errors", None)
+    if not isinstance(err, sqlglot.errors.ParseError) or not found:
+        return str(err).splitlines()[0]
+    first = found[0]
+    near, column = str(first.get("highlight") or ""), int(first.get("col") or 0)
+    description, rest = first.get("description"), str(first.get("end_context") or "").strip()
+    if description != "Invalid expression / Unexpected token" and not rest:
+        if description == "Expecting )":
+            return "a '(' is not closed"
+        return f"it ends too early, after {near!r}" if near else "it ends too early"
+    return f"unexpected {near!r} at column {column - len(near) + 1}"
 
 
 def _outer_columns(tree: exp.Expression) -> list[exp.Column]:
@@ -357,7 +393,7 @@ def read_sql(
     try:
         native = _parse(text, dialect, kind)
     except (sqlglot.errors.SqlglotError, ValueError) as err:
-        problem = str(err).splitlines()[0]
+        problem = _describe(err)
     if native is not None:
         columns = [c.name for c in _outer_columns(native)]
         unknown = [] if known is None else _unknown(columns, known)
@@ -378,12 +414,14 @@ def read_sql(
                 try:
                     sql = legacy.sql(dialect=dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
                 except sqlglot.errors.SqlglotError as err:
-                    raise DataJointError(
-                        f"{table}: cannot translate the {kind} {text!r} to {dialect}: {err}"
+                    raise _Unreadable(
+                        f"{table}: cannot translate the {kind} {text!r} to {dialect}: {err}",
+                        f"cannot translate it to {dialect}: {err}",
                     ) from None
                 return ReadSql(sql, frozenset(legacy_columns), True)
     if native is None:
-        raise DataJointError(f"{table}: the {kind} {text!r} is not valid SQL: {problem}")
+        message = f"{table}: the {kind} {text!r} is not valid SQL: {problem}"
+        raise _Unreadable(message, f"not valid SQL: {problem}")
     if unknown:
         _unknown_error(text, unknown, known or set(), table, kind)
     return ReadSql(text, frozenset(columns), False)  # marked, but not translatable: as written
@@ -401,6 +439,16 @@ def check_syntax(text: str, dialect: str = LEGACY_DIALECT) -> frozenset[str]:
     ['session_date', 'subject_id']
     """
     return read_sql(text, dialect, None, "condition").columns
+
+
+def syntax_problem(text: str, dialect: str = LEGACY_DIALECT) -> str | None:
+    """What is wrong with a condition's syntax (None: nothing), checked without a server:
+    ``syntax_problem("a = = 1") == "not valid SQL: unexpected '=' at column 5"``."""
+    try:
+        read_sql(text, dialect, None, "condition")
+    except _Unreadable as err:
+        return err.problem
+    return None
 
 
 def translate(text: str, adapter: Adapter, names: Iterable[str] | None, table: str) -> str:

@@ -60,7 +60,7 @@ class RunResult:
 
 def recipe_of(source: str | os.PathLike[str] | Recipe) -> Recipe:
     """A Recipe, read from a path if need be."""
-    return source if isinstance(source, Recipe) else load_recipe(source)
+    return source if isinstance(source, Recipe) else load_recipe(source, source_checks_schemas=True)
 
 
 def validate(path: str | os.PathLike[str]) -> Recipe:

@@ -113,19 +113,41 @@ def _plan_rows(plan: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _step_rows(plan: Any) -> list[dict[str, Any]]:
+    """Each restriction, in recipe order, with the rows its table keeps after it."""
+    return [
+        {
+            "line": s.restriction.location.line,
+            "table": s.table,
+            "restriction": s.restriction.describe().partition(": ")[2],
+            "rows": s.rows,
+        }
+        for s in plan.steps
+    ]
+
+
 def _print_plan(plan: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from .progress import quantity
 
+    console = Console()
+    if plan.steps:
+        steps = Table(title="Restrictions, in order", show_lines=False)
+        for name, justify in (("line", "right"), ("table", "left"), ("restriction", "left")):
+            steps.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        steps.add_column("rows after", justify="right")
+        for step in _step_rows(plan):
+            rows = f"{step['rows']:,}"
+            steps.add_row(str(step["line"]), step["table"], step["restriction"], rows)
+        console.print(steps)
     table = Table(title="Subset preview", show_lines=False)
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("reached by", overflow="fold")
     for t in plan.tables:
         table.add_row(t.display, f"{t.count:,}", t.reason)
-    console = Console()
     console.print(table)
     for name, why in plan.left_out.items():
         console.print(f"  left out: {name} ({why})")
@@ -146,7 +168,8 @@ def preview(recipe: str, as_json: bool) -> None:
 
     plan = api.preview(recipe)
     if as_json:
-        click.echo(json.dumps({"tables": _plan_rows(plan), "left_out": plan.left_out}, indent=2))
+        rows = {"tables": _plan_rows(plan), "left_out": plan.left_out, "steps": _step_rows(plan)}
+        click.echo(json.dumps(rows, indent=2))
     else:
         _print_plan(plan)
 

@@ -7,19 +7,22 @@ are kept whole (``upstream: all``) or trimmed to the rows the subset references
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import datajoint_core as dj
-from datajoint_core.condition import Fragment, Top
+from datajoint_core.condition import Fragment, Top, read_sql
 from datajoint_core.graph.dependencies import display_name
 from datajoint_core.graph.diagram import Diagram
 from datajoint_core.graph.sql import sample_condition
 from datajoint_core.graph.subset import Status
 from datajoint_core.naming import tier_of
 
-from .recipe import Recipe, RecipeError, Restriction
+from .recipe import Location, Recipe, RecipeError, Restriction
+from .sqlcheck import order_names
 
 if TYPE_CHECKING:
     from datajoint_core.connection import Connection
@@ -44,11 +47,22 @@ class PlanTable:
         return f"{self.schema}.{self.table}"
 
 
+@dataclass(frozen=True)
+class Step:
+    """One recipe restriction and the rows its table keeps once it (and those before it)
+    applied: the preview shows each restriction's effect."""
+
+    restriction: Restriction
+    table: str  # schema.ClassName
+    rows: int
+
+
 @dataclass
 class Plan:
     tables: list[PlanTable]
     diagram: Diagram
     left_out: dict[str, str]  # display name -> why it is not in the subset
+    steps: list[Step] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {t.display: t.count for t in self.tables}
@@ -106,20 +120,99 @@ def build_plan(recipe: Recipe, connection: Connection) -> Plan:
     _check_schemas(recipe, connection)
     diagram = _diagram(recipe, connection)
     names = table_names(diagram, recipe.schemas)
+    steps = []
     for restriction in recipe.restrictions:
         node = _resolve(restriction, names)
+        display = _display(diagram.graph, node)
+        _check_columns(recipe, restriction, dj.FreeTable(connection, node), display)
         label = restriction.describe().partition(": ")[2]
         diagram = diagram.restrict(_restricted(diagram, node, restriction), label=label)
-    return _plan(recipe, connection, diagram)
+        rows = _step_rows(recipe, restriction, diagram[node], display)
+        steps.append(Step(restriction, display, rows))
+    plan = _plan(recipe, connection, diagram)
+    plan.steps = steps
+    return plan
 
 
 def _check_schemas(recipe: Recipe, connection: Connection) -> None:
+    """Every entry of `schemas` exists on the source, and every restriction's schema is one
+    of them; the source's schemas tell which of the two holds a typo."""
     present = set(connection.list_schemas())
     for i, schema in enumerate(recipe.schemas):
         if schema not in present:
             raise recipe.location(f"schemas[{i}]").error(
                 f"schema '{schema}' does not exist on the source", sorted(present), near=schema
             )
+    for restriction in recipe.restrictions:
+        schema = restriction.table.split(".", 1)[0]
+        if schema in recipe.schemas:
+            continue
+        message = f"schema '{schema}' of '{restriction.table}' is not in `schemas`"
+        if schema in present:
+            raise restriction.table_location.error(f"{message}: add it to `schemas`")
+        message += " and does not exist on the source"
+        listed = difflib.get_close_matches(schema, recipe.schemas, n=1, cutoff=0.6)
+        other = difflib.get_close_matches(schema, sorted(present), n=1, cutoff=0.6)
+        if listed:
+            message += f" (did you mean '{listed[0]}'?)"
+        elif other:
+            message += f" (did you mean '{other[0]}'? add it to `schemas` too)"
+        raise restriction.table_location.error(message)
+
+
+def _where_items(restriction: Restriction) -> list[tuple[str, Any]]:
+    """(key path, condition) of each mapping or string of a restriction's `where`."""
+    path = f"{restriction.location.key}.where"
+    where = restriction.where
+    if isinstance(where, list):
+        return [(f"{path}[{i}]", item) for i, item in enumerate(where)]
+    return [] if where is None else [(path, where)]
+
+
+def _check_columns(recipe: Recipe, restriction: Restriction, table: Any, display: str) -> None:
+    """The attributes a restriction names exist, else "did you mean" at the recipe line."""
+    names = list(table.heading.names)
+    for path, condition in _where_items(restriction):
+        if isinstance(condition, dict):
+            for key in condition:
+                if key not in names:
+                    raise recipe.location(f"{path}.{key}").error(
+                        f"{display} has no attribute '{key}'", names, near=key
+                    )
+        else:
+            try:
+                read_sql(condition, table.adapter.sqlglot_dialect, names, display)
+            except dj.DataJointError as err:
+                raise recipe.location(path).error(str(err)) from None
+    path = f"{restriction.location.key}.order_by"
+    for i, item in enumerate(restriction.order_by):
+        for name in order_names([item]):
+            if name != "KEY" and name not in names:
+                where = recipe.location(f"{path}[{i}]")  # or `order_by` itself, a string
+                raise where.error(f"{display} has no attribute '{name}' to order by", names, name)
+
+
+def _step_rows(recipe: Recipe, restriction: Restriction, expr: Any, display: str) -> int:
+    """The rows ``expr`` selects; a condition the source refuses (a type error, an unknown
+    function or column in a subquery) is located at the recipe line that holds it."""
+    try:
+        return len(expr)
+    except (dj.errors.LostConnectionError, dj.errors.AccessError):
+        raise
+    except dj.errors.QueryError as err:
+        key = restriction.location.key + (".where" if restriction.where is not None else "")
+        location: Location = recipe.location(key)
+        message = f"the source refused this restriction of {display}: {_brief(err)}"
+        raise location.error(message) from None
+
+
+def _brief(err: Exception) -> str:
+    """The server's message in one line, without the statement it may quote (the recipe line
+    says which condition it was): ``near 'ILIKE 'a')) AS _keys)' at line 1`` keeps its start."""
+    lines = str(err).strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else type(err).__name__
+    text = re.sub(r"( near '.{0,16}).*' at line \d+$", r"\1...'", text)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _diagram(recipe: Recipe, connection: Connection) -> Diagram:

@@ -42,6 +42,9 @@ SAMPLE_KEYS = ("percent", "seed")
 FILE_OUTPUT_KEYS = ("type", "path", "schema_map", "if_exists")
 INSTANCE_OUTPUT_KEYS = ("type", *CONNECTION_KEYS, "schema_map", "if_exists", "adopt")
 _SERVER_KEYS = ("host", "port", "user", "password")  # what `embedded` replaces
+MAX_LIMIT = 2**63 - 1  # the largest LIMIT both servers take (PostgreSQL's bigint)
+# the environment variables each backend's own tools read a password from
+PASSWORD_VARIABLES = {"mysql": ("MYSQL_PWD", "DJ_PASS"), "postgresql": ("PGPASSWORD",)}
 
 _E = TypeVar("_E", bound=Enum)
 _T = TypeVar("_T")
@@ -256,8 +259,16 @@ class Recipe:
         return (not self.include or matches(self.include)) and not matches(self.exclude)
 
 
-def load_recipe(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Recipe:
+def load_recipe(
+    path: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    source_checks_schemas: bool = False,
+) -> Recipe:
     """Read and validate the recipe file at `path`; `env` defaults to ``os.environ``.
+
+    ``source_checks_schemas=True`` leaves a restriction on a schema missing from `schemas` to
+    the plan, which knows the schemas of the source and so which of the two is the typo.
 
     Example: ``recipe = load_recipe("recipes/demo.yaml")``
     """
@@ -269,13 +280,18 @@ def load_recipe(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         raise RecipeError(f"cannot read the recipe: {err.strerror or err}", file=file) from err
     except UnicodeDecodeError as err:
         raise RecipeError(f"the recipe is not UTF-8 text: {err.reason}", file=file) from err
-    return parse_recipe(text, file=file, env=env)
+    return parse_recipe(text, file=file, env=env, source_checks_schemas=source_checks_schemas)
 
 
 def parse_recipe(
-    text: str, *, file: str = "<recipe>", env: Mapping[str, str] | None = None
+    text: str,
+    *,
+    file: str = "<recipe>",
+    env: Mapping[str, str] | None = None,
+    source_checks_schemas: bool = False,
 ) -> Recipe:
-    """Validate recipe `text`; `file` names it in errors and anchors relative paths.
+    """Validate recipe `text`; `file` names it in errors and anchors relative paths
+    (`source_checks_schemas` as for :func:`load_recipe`).
 
     Example: ``parse_recipe(text, file="demo.yaml", env={"PGPASSWORD": "..."})``
     """
@@ -283,6 +299,7 @@ def parse_recipe(
         limit = MAX_RECIPE_BYTES >> 20
         raise RecipeError(f"the recipe is larger than {limit} MB; recipes are short", file=file)
     doc = _Document(file, os.environ if env is None else env)
+    doc.check_schemas = not source_checks_schemas
     data = doc.load(text)
     return _build_recipe(doc, data, text)
 
@@ -332,6 +349,7 @@ class _Document:
         self._loader: Any = None
         self._active: set[int] = set()  # nodes being converted: catches recursive aliases
         self._values = 0  # values converted so far (aliases counted each time they expand)
+        self.check_schemas = True  # a restriction's schema must be in `schemas`
 
     def at(self, path: str) -> Location:
         return _nearest(self.locations, path)
@@ -563,9 +581,11 @@ def _build_recipe(doc: _Document, data: Any, text: str) -> Recipe:
     top = doc.mapping(data, "", TOP_KEYS, required=("source", "schemas", "outputs"))
     schemas = _schemas(doc, top["schemas"])
     source = _connection(doc, top["source"], "source", CONNECTION_KEYS)
+    items = doc.items(_get(top, "restrictions", []), "restrictions")
+    used = {schema for _, item in items if (schema := _schema_part(item)) is not None}
     restrictions = tuple(
-        _restriction(doc, item, path, schemas)
-        for path, item in doc.items(_get(top, "restrictions", []), "restrictions")
+        _restriction(doc, item, path, schemas, used, source.backend or "postgresql")
+        for path, item in items
     )
     recipe = Recipe(
         path=doc.file,
@@ -636,7 +656,7 @@ def _connection(doc: _Document, value: Any, path: str, allowed: Sequence[str]) -
         host=_optional(doc.string, conn, "host", path),
         port=port,
         user=_optional(doc.string, conn, "user", path),
-        password=_password(doc, conn.get("password"), _join(path, "password")),
+        password=_password(doc, conn.get("password"), _join(path, "password"), backend),
         database=database,
         embedded=embedded,
         location=doc.at(path),
@@ -665,16 +685,15 @@ def _check_server(
     return backend
 
 
-def _password(doc: _Document, value: Any, path: str) -> str | None:
+def _password(doc: _Document, value: Any, path: str, backend: str) -> str | None:
     """Only ``${VAR}`` references (with empty defaults at most): the file must hold no secret."""
     if value is None:
         return None
     raw = doc.raw.get(path, value)
     literal = isinstance(raw, str) and _REFERENCE.sub(_only_variable, raw)
     if not isinstance(raw, str) or literal:
-        message = (
-            "a literal password is refused: pass it through the environment, e.g. ${PGPASSWORD}"
-        )
+        names = " or ".join(f"${{{v}}}" for v in PASSWORD_VARIABLES.get(backend, ("PASSWORD",)))
+        message = f"a literal password is refused: pass it through the environment, e.g. {names}"
         raise doc.at(path).error(message)
     return str(value)
 
@@ -686,13 +705,20 @@ def _only_variable(match: re.Match[str]) -> str:
     return "" if bare else match.group(0)
 
 
-def _restriction(doc: _Document, value: Any, path: str, schemas: Sequence[str]) -> Restriction:
+def _restriction(
+    doc: _Document,
+    value: Any,
+    path: str,
+    schemas: Sequence[str],
+    used: set[str],
+    backend: str,
+) -> Restriction:
+    """One entry of `restrictions`; `used` are the schemas all entries name, `backend` the
+    source's (its SQL dialect reads the `where:` strings)."""
     entry = doc.mapping(value, path, RESTRICTION_KEYS, required=("table",))
-    table = _table_name(doc, entry["table"], _join(path, "table"), schemas)
-    where = _where(doc, entry.get("where"), _join(path, "where"))
-    limit = _optional(doc.integer, entry, "limit", path)
-    if limit is not None and limit < 1:
-        raise doc.at(_join(path, "limit")).error(f"'limit' must be a positive integer, not {limit}")
+    table = _table_name(doc, entry["table"], _join(path, "table"), schemas, used)
+    where = _where(doc, entry.get("where"), _join(path, "where"), backend)
+    limit = _limit(doc, entry.get("limit"), _join(path, "limit"))
     order_by = _order_by(doc, entry.get("order_by"), _join(path, "order_by"))
     if order_by and limit is None:
         raise doc.at(_join(path, "order_by")).error("'order_by' needs 'limit' (it orders a top-N)")
@@ -710,34 +736,86 @@ def _restriction(doc: _Document, value: Any, path: str, schemas: Sequence[str]) 
     )
 
 
-def _table_name(doc: _Document, value: Any, path: str, schemas: Sequence[str]) -> str:
+def _schema_part(item: Any) -> str | None:
+    """The schema a raw restriction entry names (``lab`` of ``table: lab.Session``)."""
+    table = item.get("table") if isinstance(item, dict) else None
+    return table.strip().split(".", 1)[0] if isinstance(table, str) and "." in table else None
+
+
+def _table_name(
+    doc: _Document, value: Any, path: str, schemas: Sequence[str], used: set[str]
+) -> str:
     name = doc.string(value, path).strip()
     parts = name.split(".")
     if len(parts) not in (2, 3) or not all(_NAME.fullmatch(p) for p in parts):
         forms = "schema.Table, schema.table_name or schema.Master.Part"
         message = f"invalid table '{name}': expected {forms}"
         raise doc.at(path).error(message)
-    if parts[0] not in schemas:
-        message = f"schema '{parts[0]}' of '{name}' is not in 'schemas'"
-        raise doc.at(path).error(message, schemas, near=parts[0])
+    if parts[0] not in schemas and doc.check_schemas:
+        raise _missing_schema(doc, parts[0], name, path, schemas, used)
     return name
 
 
-def _where(doc: _Document, value: Any, path: str) -> Any:
+def _missing_schema(
+    doc: _Document, schema: str, name: str, path: str, schemas: Sequence[str], used: set[str]
+) -> RecipeError:
+    """A restriction names a schema missing from `schemas`: another schema (add it), a typo
+    here (a close entry other restrictions name too), or, without a server to tell, a typo
+    here or in the close entry of `schemas`."""
+    message = f"schema '{schema}' of '{name}' is not in `schemas` ({', '.join(schemas)})"
+    near = difflib.get_close_matches(schema, schemas, n=1, cutoff=0.6)
+    if not near:
+        return doc.at(path).error(f"{message}: add it there")
+    if near[0] in used:
+        return doc.at(path).error(f"{message}: did you mean '{near[0]}'? (or add it there)")
+    entry = f"schemas[{schemas.index(near[0])}]"
+    return doc.at(path).error(
+        f"{message}: correct {entry} '{near[0]}' (line {doc.at(entry).line}) to '{schema}', "
+        f"or this name to '{near[0]}', or add '{schema}' to `schemas`"
+    )
+
+
+def _limit(doc: _Document, value: Any, path: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        limit: int | None = doc.integer(value, path)
+    except RecipeError:
+        limit = None  # 1e40 (a string to YAML), 2.5, true
+    if limit is None:
+        problem = "must be a whole number of rows"
+    elif limit < 1:
+        problem = "must be at least 1"
+    elif limit > MAX_LIMIT:
+        problem = f"must be at most {MAX_LIMIT} (2^63 - 1)"
+    else:
+        return limit
+    raise doc.at(path).error(f"'limit' {problem}, not {value}")
+
+
+def _where(doc: _Document, value: Any, path: str, backend: str) -> Any:
     if value is None:
         return None
     if isinstance(value, list):
         if not value:
             raise doc.at(path).error("an empty list matches no rows; give at least one condition")
-        return [_condition(doc, item, item_path) for item_path, item in doc.items(value, path)]
-    return _condition(doc, value, path)
+        return [
+            _condition(doc, item, item_path, backend) for item_path, item in doc.items(value, path)
+        ]
+    return _condition(doc, value, path, backend)
 
 
-def _condition(doc: _Document, value: Any, path: str) -> dict[str, Any] | str:
-    """A mapping (AND of equalities) or an SQL string."""
+def _condition(doc: _Document, value: Any, path: str, backend: str) -> dict[str, Any] | str:
+    """A mapping (AND of equalities) or an SQL string (a condition in `backend`'s SQL)."""
+    from .sqlcheck import condition_problem
+
     doc.expect(value, (dict, str), path)
     if isinstance(value, str):
-        return doc.string(value, path)
+        text = doc.string(value, path)
+        problem = condition_problem(text, backend)
+        if problem is not None:
+            raise doc.at(path).error(f"{text!r} is {problem}")
+        return text
     if not value:
         raise doc.at(path).error("an empty mapping restricts nothing; give attribute: value pairs")
     for key, item in value.items():
@@ -749,11 +827,20 @@ def _condition(doc: _Document, value: Any, path: str) -> dict[str, Any] | str:
 
 
 def _order_by(doc: _Document, value: Any, path: str) -> tuple[str, ...]:
+    """``attribute [ASC|DESC]`` items: a string (comma-separated) or a list of them."""
+    from .sqlcheck import order_problem
+
     if value is None:
         return ()
-    if isinstance(value, str):
-        return (doc.string(value, path),)
-    return tuple(doc.string(item, item_path) for item_path, item in doc.items(value, path))
+    paths = [(path, value)] if isinstance(value, str) else doc.items(value, path)
+    items = []
+    for item_path, item in paths:
+        text = doc.string(item, item_path)
+        problem = order_problem(text)
+        if problem is not None:
+            raise doc.at(item_path).error(problem)
+        items.append(text)
+    return tuple(items)
 
 
 def _sample(doc: _Document, value: Any, path: str) -> Sample | None:

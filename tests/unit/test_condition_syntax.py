@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import datajoint_core as dj
-from datajoint_core.condition import check_syntax, read_sql
+from datajoint_core.condition import check_syntax, read_sql, syntax_problem
 
 
 def test_check_syntax_returns_the_attributes_outside_subqueries() -> None:
@@ -22,6 +22,33 @@ def test_check_syntax_refuses_what_is_no_condition(text: str, dialect: str) -> N
     with pytest.raises(dj.DataJointError) as info:
         check_syntax(text, dialect)
     assert repr(text) in str(info.value)
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgresql"])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a = = 1", "unexpected '=' at column 5"),
+        ("a > > 1", "unexpected '>' at column 5"),  # sqlglot alone reads it as a >> 1
+        ("a < = 1", "unexpected '=' at column 5"),
+        ("a = 1)", "unexpected ')' at column 6"),
+        ("a = 1 AND (", "it ends too early, after '('"),
+        ("a = 1 OR", "it ends too early, after 'OR'"),
+        ("a IN (1, 2", "a '(' is not closed"),
+        ("a = 'x", "an unterminated quote or comment"),
+        ("a = 1 ORDER BY a", "unexpected 'ORDER BY' at column 7"),
+        ("(" * 200 + "a = 1" + ")" * 200, "it nests parentheses too deeply"),
+    ],
+)
+def test_syntax_problem_says_where_in_the_users_words(
+    text: str, problem: str, dialect: str
+) -> None:
+    assert syntax_problem(text, dialect) == f"not valid SQL: {problem}"
+
+
+@pytest.mark.parametrize("text", ["a >> 1", "a >= 1", "a <> 1", "a != 1", "a = -1", "a<=1"])
+def test_syntax_problem_accepts_operators_written_together(text: str) -> None:
+    assert syntax_problem(text, "mysql") is None and syntax_problem(text, "postgresql") is None
 
 
 def test_postgresql_text_is_kept_mysql_text_is_translated() -> None:
