@@ -43,8 +43,6 @@ FILE_OUTPUT_KEYS = ("type", "path", "schema_map", "if_exists")
 INSTANCE_OUTPUT_KEYS = ("type", *CONNECTION_KEYS, "schema_map", "if_exists", "adopt")
 _SERVER_KEYS = ("host", "port", "user", "password")  # what `embedded` replaces
 MAX_LIMIT = 2**63 - 1  # the largest LIMIT both servers take (PostgreSQL's bigint)
-# the environment variables each backend's own tools read a password from
-PASSWORD_VARIABLES = {"mysql": ("MYSQL_PWD", "DJ_PASS"), "postgresql": ("PGPASSWORD",)}
 
 _E = TypeVar("_E", bound=Enum)
 _T = TypeVar("_T")
@@ -692,7 +690,8 @@ def _password(doc: _Document, value: Any, path: str, backend: str) -> str | None
     raw = doc.raw.get(path, value)
     literal = isinstance(raw, str) and _REFERENCE.sub(_only_variable, raw)
     if not isinstance(raw, str) or literal:
-        names = " or ".join(f"${{{v}}}" for v in PASSWORD_VARIABLES.get(backend, ("PASSWORD",)))
+        variables = facts(backend).password_variables if backend in ALIASES else ("PASSWORD",)
+        names = " or ".join(f"${{{v}}}" for v in variables)
         message = f"a literal password is refused: pass it through the environment, e.g. {names}"
         raise doc.at(path).error(message)
     return str(value)

@@ -21,7 +21,7 @@ class Backend:
     sqlglot_dialect: str
     database_level: bool  # a database above schemas (PostgreSQL's `database:`)
     embeddable: bool  # can run from a local directory (subset's embedded default)
-    secret_variable: str  # the environment variable its own clients read the password from
+    password_variables: tuple[str, ...]  # environment variables its tools read a password from
     adapter: tuple[str, str]  # module, class
 
 
@@ -33,7 +33,7 @@ _BACKENDS = (
         "mysql",
         database_level=False,
         embeddable=False,
-        secret_variable="MYSQL_PWD",
+        password_variables=("MYSQL_PWD", "DJ_PASS"),
         adapter=("datajoint_core.adapters.mysql", "MySQLAdapter"),
     ),
     Backend(
@@ -43,7 +43,7 @@ _BACKENDS = (
         "postgres",
         database_level=True,
         embeddable=True,
-        secret_variable="PGPASSWORD",
+        password_variables=("PGPASSWORD",),
         adapter=("datajoint_core.adapters.postgres", "PostgreSQLAdapter"),
     ),
 )
