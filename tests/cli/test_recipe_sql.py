@@ -51,8 +51,8 @@ def refused(result: Any, path: Path, line: int, key: str) -> str:
 
 
 def table_rows(out: Path, name: str) -> list[dict[str, Any]]:
-    """The rows of table ``name`` (``session``, ``Session``) in a Parquet snapshot ``out``."""
-    files = [p for p in out.rglob("*.parquet") if p.stem.lower() == name.lower()]
+    """The rows of table ``name`` (``Session``, the class name) in a Parquet snapshot ``out``."""
+    files = [p for p in out.rglob("*.parquet") if p.stem.rsplit(".", 1)[-1].lower() == name.lower()]
     assert len(files) == 1, (name, sorted(p.name for p in out.rglob("*.parquet")))
     return pq.read_table(files[0]).to_pylist()
 
