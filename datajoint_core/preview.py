@@ -46,7 +46,7 @@ def _placeholder(attr: Attribute) -> str | None:
 
 def _rows(expr: QueryExpression, limit: int) -> tuple[list[dict[str, Any]], bool, int]:
     """The first ``limit`` rows (placeholders not fetched), whether there are more, the count."""
-    shown = [a.name for a in expr.heading if _placeholder(a) is None]
+    shown = [a.name for a in expr.heading.attributes if _placeholder(a) is None]
     rows = expr.proj(*shown).to_dicts(limit=limit + 1)
     more = len(rows) > limit
     total = len(expr) if more else len(rows)
