@@ -88,14 +88,19 @@ def preview(path: str | os.PathLike[str] | Recipe) -> Plan:
 
 def diagram(path: str | os.PathLike[str] | Recipe, fmt: str = "mermaid") -> str:
     """The restricted pipeline with counts, as Mermaid, DOT or SVG text."""
+    from datajoint_core.graph import render
+
     recipe = recipe_of(path)
     inst = connect(recipe.source, recipe)
     try:
         with inst.connection.snapshot():
             plan = _plan(recipe, inst.connection)
             shown = plan.diagram.showing(t.node for t in plan.tables)
-            render = {"mermaid": shown.make_mermaid, "dot": shown.make_dot, "svg": shown.make_svg}
-            return render[fmt]()
+            if fmt == "mermaid":
+                return shown.make_mermaid() + "\n"
+            if fmt == "svg":
+                return shown.svg_string()
+            return render.dot(shown.picture())
     except dj.DataJointError as err:
         raise SubsetError(str(err)) from None
     finally:
