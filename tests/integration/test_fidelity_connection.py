@@ -208,3 +208,31 @@ def test_drop_keeps_shared_enum_types_and_drops_unused_ones(
     postgres = server.backend == "postgresql"
     assert [ours["types"], shared["types"]] == ([3, 2] if postgres else [0, 0])
     assert ours["after drop"] == {"tables": [], "types": []}
+
+
+def test_previews_show_whole_values_as_the_reference(
+    reference_python: str, server: Server, workdir: Callable[[str], Path], names: Any
+) -> None:
+    """``_repr_html_`` and ``repr`` of a table: the same style, header (key marked, comments as
+    titles) and cells: whole uuids and long text, placeholders for JSON and blobs, None / nan."""
+    theirs = probe(
+        reference_python, "datajoint", "html", workdir("r"), server=server, schema=names()
+    )
+    ours = probe(
+        sys.executable, "datajoint_core", "html", workdir("o"), server=server, schema=names()
+    )
+    if server.backend == "postgresql":  # the reference reads a NULL float there as None
+        assert theirs["cells"][-1] == "None"
+        theirs["cells"][-1] = "nan"
+    assert_agree(theirs, ours)
+    assert ours["cells"][:2] == [
+        "00000000-0000-0000-0000-000000000000",
+        "a long note that goes on well past the display width of a column",
+    ]
+    assert ours["cells"][6:] == ["1b4e28ba-2fa1-11d2-883f-0016d3cca427", "None", "json", "<blob>",
+                                 "None", "nan"]  # fmt: skip
+    assert ours["styled"] == [True, True, True] and ours["head"][0] == [
+        "primary",
+        "the recording",
+        "recording_id",
+    ]

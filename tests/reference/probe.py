@@ -786,6 +786,64 @@ def s_drawing(dj: Any, args: argparse.Namespace) -> Any:
     return seen
 
 
+def s_html(dj: Any, args: argparse.Namespace) -> Any:
+    """What ``repr`` and ``_repr_html_`` of a query show: whole uuids and long text, NULLs,
+    placeholders for blobs and JSON, the header spans and the style."""
+    creds = configure(dj, args)
+    conn = dj.conn(reset=True, **creds)
+    schema = dj.Schema(args.schema, connection=conn)
+    import uuid as uuid_module
+
+    # the reference cannot write or read a uuid column on PostgreSQL (it sends and expects 16
+    # bytes): there the key is the uuid's text
+    uuid_key = args.backend != "postgresql"
+
+    @schema
+    class Recording(dj.Manual):
+        definition = f"""
+        recording_id : {"uuid" if uuid_key else "varchar(36)"}  # the recording
+        ---
+        notes = null : varchar(200)   # free text
+        params = null : json
+        trace = null : <blob>
+        when = null : datetime
+        gain = null : float64
+        """
+
+    ids = [uuid_module.UUID(int=0), uuid_module.UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")]
+    Recording.insert1(
+        {
+            "recording_id": ids[0] if uuid_key else str(ids[0]),
+            "notes": "a long note that goes on well past the display width of a column",
+            "params": {"a": 1},
+            "gain": 1.5,
+            "when": "2024-01-02 03:04:05",
+        }
+    )
+    Recording.insert1({"recording_id": ids[1] if uuid_key else str(ids[1])})
+    page = Recording()._repr_html_()
+    cells = [html_text(c) for c in re.findall(r"<td>(.*?)</td>", page, re.S)]
+    head = re.findall(r'<span id="(\w+)" title="([^"]*)">([^<]*)</span>', page)
+    text = repr(Recording())
+    seen = {
+        "cells": cells,
+        "head": head,
+        "styled": ['class="Table"' in page, "<style" in page, "prefers-color-scheme" in page],
+        "more": "<p>...</p>" in page,
+        "total": re.findall(r"Total: \d+", page),
+        "text header": text.splitlines()[0].split(),
+        "text shows whole uuid": str(ids[1]) in page,
+    }
+    schema.drop(prompt=False)
+    return seen
+
+
+def html_text(cell: str) -> str:
+    import html
+
+    return html.unescape(cell.strip())
+
+
 SCENARIOS = {name[2:]: f for name, f in globals().items() if name.startswith("s_")}
 PASSWORD = os.environ.get("DJREF_PASS", "")
 
