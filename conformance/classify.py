@@ -7,13 +7,16 @@ two facts the results plugin recorded about the test's source. The first rule th
     the shim refused a private module path (``datajoint.heading``), a name with a leading
     underscore or a private reference module was imported or looked up (``from datajoint.instance
     import _load_thread_safe``, ``dj.dependencies``), or a ``unittest.mock`` patch / call assertion
-    on an implementation detail failed.
+    on an implementation detail failed, or the test's own code sets private attributes of objects
+    to mocks (``expr._heading = MagicMock()``).
 ``b`` needs populate()
     the failing traceback runs through ``populate`` / ``key_source`` / ``jobs`` / ``progress``
     (a fixture's ``schema.jobs`` clean-up counts), or the test's own code calls ``populate`` /
     ``make`` / ``key_source`` / ``jobs`` / ``progress`` (then the group says what failed first).
 ``e`` environment
-    a third-party module or the installed ``datajoint`` distribution's metadata is missing.
+    a third-party module or the installed ``datajoint`` distribution's metadata is missing, or an
+    assertion compares text that differs only in the package's name (``datajoint.errors.X: ...``
+    where ours reads ``datajoint_core.errors.X: ...``, the same message).
 ``c`` missing public API
     a public module datajoint_core lacks, an ``AttributeError`` on a public name, a method or an
     attribute, an ``ImportError`` of a public name, a ``TypeError`` about the call signature
@@ -21,6 +24,8 @@ two facts the results plugin recorded about the test's source. The first rule th
     ``NotImplementedError``.
 ``d`` behavioural difference
     everything else: an assertion failed, a different exception or value, an error from our code.
+    Failures that expect pydantic's own types of ``dj.config`` (``pydantic.ValidationError``,
+    ``SecretStr``) share one group.
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ class Failure:
     longrepr: str = ""  # the full failure text pytest printed (traceback and source lines)
     populate_in_test: bool = False  # the test function's own source calls populate & co.
     phase: str = ""  # setup, call, teardown or collect
+    mocks_internals: bool = False  # the test's own source sets private attributes to mocks
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,8 @@ def classify(failure: Failure) -> Verdict:
         return Verdict("a", f"uses private attribute {owner}.{attr['name']}", reason)
     if _MOCK.search(text):
         return Verdict("a", "mocks an implementation detail", reason)
+    if failure.mocks_internals:
+        return Verdict("a", "sets private attributes to mocks", reason)
 
     # (b) populate and its machinery
     call = POPULATE_CALL.search(text)
@@ -187,6 +195,16 @@ def _other(text: str, failure: Failure, reason: str) -> Verdict:
         return Verdict("e", "the datajoint distribution metadata", reason)
     if missing and MISSING_MARK not in text and not missing["name"].startswith("datajoint"):
         return Verdict("e", f"third-party module {missing['name']}", reason)
+    if _only_the_package_name_differs(failure.longrepr):
+        return Verdict("e", "the package's name in the compared text (datajoint_core)", reason)
+    ours_types = ("ConfigError", "UnknownSettingError", "SecretStr")
+    if _PYDANTIC.search(failure.longrepr) and any(t in text for t in ours_types):
+        return Verdict(
+            "d",
+            "pydantic's own types of dj.config (ValidationError, SecretStr); ours raise "
+            "ConfigError, a ValueError as pydantic's is",
+            reason,
+        )
 
     # (c) missing public API
     if MISSING_MARK in text and missing:
@@ -217,6 +235,25 @@ def _other(text: str, failure: Failure, reason: str) -> Verdict:
 
     # (d) a behavioural difference
     return Verdict("d", _behaviour_group(reason), reason)
+
+
+_DIFF_LINE = re.compile(r"^E\s+(?P<sign>[-+]) (?P<text>\S.*)$", re.MULTILINE)
+_PYDANTIC = re.compile(r"raises\(ValidationError\b|isinstance\([^\n]*, SecretStr\)")
+
+
+def _only_the_package_name_differs(longrepr: str) -> bool:
+    """An assertion diff whose lines differ only by ``datajoint_core`` against ``datajoint``."""
+    lines: dict[str, list[str]] = {"-": [], "+": []}
+    for found in _DIFF_LINE.finditer(longrepr):
+        lines[found["sign"]].append(found["text"].strip())
+    minus, plus = lines["-"], lines["+"]
+    if not minus or len(minus) != len(plus) or minus == plus:
+        return False
+
+    def renamed(found: list[str]) -> list[str]:
+        return [re.sub(r"\bdatajoint_core\b", "datajoint", line) for line in found]
+
+    return renamed(minus) == renamed(plus)
 
 
 def _behaviour_group(reason: str) -> str:

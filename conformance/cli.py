@@ -107,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         suite_mod.ensure_reference_venv(cache)
         ref = run_suite(reference_side(cache), cache, selection, args.keyword, args.timeout)
         meta["reference_seconds"] = ref.seconds
+        if not ref.tests:
+            # a conftest that fails to import runs nothing: no baseline, not a 0 % score
+            print(
+                f"conformance: the reference ran no test (see {ref.log}); baseline kept",
+                file=sys.stderr,
+            )
+            return 1
         baseline.update(ref.tests)
         _save_baseline(cache, baseline)
         universe = set(ref.tests)

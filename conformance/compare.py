@@ -77,9 +77,15 @@ def compare(
         row = Comparison(nodeid, file, record["outcome"], phase=record.get("phase", ""))
         if row.outcome in ("failed", "error"):
             populate = bool(ref.get("populate_in_test") or record.get("populate_in_test"))
-            verdict = classify(
-                Failure(record.get("message", ""), record.get("longrepr", ""), populate, row.phase)
+            mocks = bool(ref.get("mocks_internals") or record.get("mocks_internals"))
+            failure = Failure(
+                record.get("message", ""),
+                record.get("longrepr", ""),
+                populate,
+                row.phase,
+                mocks_internals=mocks,
             )
+            verdict = classify(failure)
             row.cls, row.group, row.reason = verdict.cls, verdict.group, verdict.reason
         elif row.outcome == "skipped":
             row.reason = record.get("message", "")

@@ -24,6 +24,9 @@ class Side:
     python: Path
     plugins: tuple[str, ...]  # pytest plugins from PLUGINS_DIR, loaded with -p in this order
     append_path: Path | None = None  # test dependencies installed beside the interpreter
+    # the shim in every interpreter (PLUGINS_DIR/ours_site/sitecustomize.py), so the suite's
+    # subprocesses (``python -m datajoint.cli``) import datajoint as the pytest process does
+    shim_everywhere: bool = False
 
 
 def reference_side(cache: Cache) -> Side:
@@ -35,7 +38,7 @@ def ours_side(cache: Cache, *, stand_ins: bool = False) -> Side:
     extra = ("dj_standins",) if stand_ins else ()
     plugins = ("dj_alias", *extra, "dj_skips", "dj_results")
     name = "ours-standins" if stand_ins else "ours"
-    return Side(name, Path(sys.executable), plugins, cache.ours_deps)
+    return Side(name, Path(sys.executable), plugins, cache.ours_deps, shim_everywhere=True)
 
 
 def suite_env(side: Side, results: Path) -> dict[str, str]:
@@ -43,7 +46,8 @@ def suite_env(side: Side, results: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJ_")}
     env.pop("PYTHONPATH", None)
     env.update(SERVER_ENV)
-    env["PYTHONPATH"] = str(PLUGINS_DIR)
+    paths = [PLUGINS_DIR / "ours_site"] if side.shim_everywhere else []
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in [*paths, PLUGINS_DIR])
     env["DJ_CONFORMANCE_RESULTS"] = str(results)
     if side.append_path is not None:
         env["DJ_CONFORMANCE_APPEND_PATH"] = str(side.append_path)

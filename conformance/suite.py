@@ -24,11 +24,15 @@ DIST = "datajoint"
 SUITE_PREFIX = os.environ.get("DJ_CONFORMANCE_PREFIX", "djconf")
 HARD_CODED_PREFIX = "djtest"
 
-# The suite's test dependencies (its pyproject's ``test`` group, less coverage, containers and S3).
-REFERENCE_TEST_DEPS = ("pytest", "faker", "polars", "pyarrow", "psycopg2-binary", "matplotlib")
+# The suite's test dependencies (its pyproject's ``test`` group, less coverage, containers, S3 and
+# IPython); ``requests`` brings ``certifi`` and ``urllib3``, which the suite's conftest imports.
+REFERENCE_TEST_DEPS = (
+    *("pytest", "requests", "faker", "polars", "pyarrow", "psycopg2-binary", "matplotlib"),
+)
 # Third-party modules the suite's own files import that the project venv may lack; installed
 # beside it (appended to sys.path in the pytest subprocess, so the project's packages win).
-OURS_TEST_DEPS = ("faker", "polars", "pydantic")
+# pydot and matplotlib: the project's ``diagram`` extra, which the reference installs with it.
+OURS_TEST_DEPS = ("requests", "faker", "polars", "pydantic", "pydot", "matplotlib")
 
 # Where the suite's conftest finds external servers instead of testcontainers.
 SERVER_ENV = {
@@ -139,7 +143,8 @@ def ensure_reference_venv(cache: Cache) -> Path:
     python = cache.ref_python
     if not python.exists():
         _run([sys.executable, "-m", "venv", str(python.parent.parent)])
-    probe = f"import datajoint, pytest, faker; assert datajoint.__version__ == {VERSION!r}"
+    probe = "import datajoint, pytest, faker, certifi, urllib3; "
+    probe += f"assert datajoint.__version__ == {VERSION!r}"
     check = subprocess.run(
         [str(python), "-c", probe],
         capture_output=True,

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY: dict[str, tuple[str, str | None]] = {  # name -> (module, attribute; None: the module)
-    "Diagram": (".graph.diagram", "Diagram"),
+    "Diagram": (".diagram", "Diagram"),
     "diagram": (".diagram", None),
     "cli": (".cli", "cli"),
     "MatCell": (".blob", "MatCell"),

@@ -92,7 +92,7 @@ def arrow_schema(expr: Fetchable) -> pyarrow.Schema:
     import pyarrow as pa
 
     fields = []
-    for attr in expr.heading:
+    for attr in expr.heading.attributes:
         type_ = arrow_type(attr) or pa.string()
         meta = {
             "datajoint.type": attr.type,

@@ -3,10 +3,12 @@ as the reference names its module (``dj.diagram``, loaded on first use)."""
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from .graph.diagram import Diagram
 
-# The reference sets this when it can draw diagrams; ours always can (Mermaid and DOT text
-# need nothing; SVG uses Graphviz when it is installed).
-diagram_active = True
+# True where Diagram.make_dot can build its pydot graph, as the reference sets it (Mermaid text
+# needs nothing; SVG and PNG need the Graphviz ``dot`` program).
+diagram_active = find_spec("pydot") is not None
 
 __all__ = ["Diagram", "diagram_active"]

@@ -151,11 +151,11 @@ class QueryExpression(FetchMixin):
         return self._connection.config  # type: ignore[return-value]
 
     def _plain(self) -> bool:
-        return all(a.expression is None and a.source is None for a in self.heading)
+        return all(a.expression is None and a.source is None for a in self.heading.attributes)
 
     def _from_columns(self) -> frozenset[str]:
         """The columns of the FROM source that ORDER BY may name."""
-        own = {a.source or a.name for a in self.heading if a.expression is None}
+        own = {a.source or a.name for a in self.heading.attributes if a.expression is None}
         return frozenset(own | (self._orderable or set()))
 
     # -- SQL -----------------------------------------------------------------------------

@@ -162,7 +162,7 @@ def _frame(heading: Heading, rows: list[dict[str, Any]]) -> pandas.DataFrame:
     import pandas as pd
 
     columns: dict[str, Any] = {}
-    for attr in heading:
+    for attr in heading.attributes:
         values = [r[attr.name] for r in rows]
         dtype = _PANDAS_INTEGERS.get(attr.base_type) if attr.core else None
         if dtype is not None and any(v is None for v in values):

@@ -242,8 +242,9 @@ class Heading:
             lines.append(f"{name:<20} : {type_:<28} # {attr.comment}")
         return "\n".join(lines) + "\n"
 
-    def __iter__(self) -> Iterator[Attribute]:
-        return iter(self.attributes)
+    def __iter__(self) -> Iterator[str]:
+        """The attribute names, in order (as the reference iterates a heading)."""
+        return iter(self._by_name)
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -311,10 +312,13 @@ class Heading:
             return replace(attr, nullable=attr.nullable or left, **changes)  # type: ignore[arg-type]
 
         if not nullable_pk and self.determines(other):
-            attrs = [*self.attributes, *(right(a) for a in other if a.name not in mine)]
+            attrs = [*self.attributes, *(right(a) for a in other.attributes if a.name not in mine)]
         elif not nullable_pk and other.determines(self):
             theirs = set(other.names)
-            attrs = [*(right(a) for a in other), *(a for a in self if a.name not in theirs)]
+            attrs = [
+                *(right(a) for a in other.attributes),
+                *(a for a in self.attributes if a.name not in theirs),
+            ]
             attrs = [a for a in attrs if a.in_key] + [a for a in attrs if not a.in_key]
         else:
             mine_key, their_key = set(self.primary_key), set(other.primary_key)

@@ -157,7 +157,7 @@ def encode_row(
         )
     fields = [n for n in heading.names if n in values]
     if not fields:
-        required = [a.name for a in heading if _required(a)]
+        required = [a.name for a in heading.attributes if _required(a)]
         if required:
             raise DataJointError(
                 f"{table._label}: Cannot insert empty row. The following attributes require "
@@ -165,7 +165,7 @@ def encode_row(
             )
     # a missing value where the attribute has a default (or is auto-incremented): the default
     fields = [n for n in fields if not (_defaulted(heading[n]) and missing(values[n], heading[n]))]
-    absent = [a.name for a in heading if a.name not in fields and _required(a)]
+    absent = [a.name for a in heading.attributes if a.name not in fields and _required(a)]
     if absent:
         raise MissingAttributeError(
             f"{table._label}: the row {_short(values)} lacks attribute(s) {absent}, which have "
@@ -355,7 +355,7 @@ def validate(table: Table, rows: Any, ignore_extra_fields: bool = False) -> Vali
             errors += [
                 (index, k, f"Field '{k}' not in table heading") for k in values if k not in heading
             ]
-        for attr in heading:
+        for attr in heading.attributes:
             if attr.name not in values:
                 if _required(attr):
                     errors.append((index, attr.name, f"Required field '{attr.name}' is missing"))

@@ -100,7 +100,7 @@ def project(
     if clash:
         raise DataJointError(f"{label}: attribute(s) {clash} already exist")
     attrs: list[Attribute] = []
-    for attr in heading:
+    for attr in heading.attributes:
         if attr.name in keep:
             attrs.append(attr)
         for new, old in [*renames.items(), *copies.items()]:
@@ -170,5 +170,5 @@ def grouped(
         sql = f"SELECT {', '.join(select)} FROM ({inner.sql}) AS {inner_alias}{by}"
         return Fragment(f"({sql}) AS {outer}", inner.params)
 
-    attrs = [*group.plain(), *(Attribute(name=n, type="", core=False) for n in computed)]
+    attrs = [*group.plain().attributes, *(Attribute(name=n, type="", core=False) for n in computed)]
     return group.derive(attrs), Lazy(build)

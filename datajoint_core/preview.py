@@ -46,7 +46,7 @@ def _placeholder(attr: Attribute) -> str | None:
 
 def _rows(expr: QueryExpression, limit: int) -> tuple[list[dict[str, Any]], bool, int]:
     """The first ``limit`` rows (placeholders not fetched), whether there are more, the count."""
-    shown = [a.name for a in expr.heading if _placeholder(a) is None]
+    shown = [a.name for a in expr.heading.attributes if _placeholder(a) is None]
     rows = expr.proj(*shown).to_dicts(limit=limit + 1)
     more = len(rows) > limit
     total = len(expr) if more else len(rows)
@@ -54,11 +54,14 @@ def _rows(expr: QueryExpression, limit: int) -> tuple[list[dict[str, Any]], bool
 
 
 def _value(expr: QueryExpression, row: dict[str, Any], name: str) -> str:
-    shown = _placeholder(expr.heading[name])
+    attr = expr.heading[name]
+    shown = _placeholder(attr)
     if shown is not None:
         return shown
     value = row[name]
-    return "NULL" if value is None else str(value)
+    if value is None:  # as the reference's arrays show it: nan in a float column, else None
+        return "nan" if getattr(attr.dtype, "__name__", "") == "float64" else "None"
+    return str(value)
 
 
 def preview(expr: QueryExpression, limit: int | None = None, width: int | None = None) -> str:

@@ -101,19 +101,24 @@ def diagram(path: str | os.PathLike[str] | Recipe, fmt: str = "mermaid") -> str:
         with inst.connection.snapshot():
             plan = _plan(recipe, inst.connection)
             picture = plan.diagram.showing(t.node for t in plan.tables).picture()
-            # named as everywhere else; counts on every table the subset trims (restricted,
-            # or an ancestor cut to the rows referenced), none on those kept whole
-            tables = {t.node: t for t in plan.tables}
-            nodes = tuple(
-                replace(
-                    n,
-                    label=tables[n.name].display,
-                    count=None if tables[n.name].status is Status.WHOLE else tables[n.name].count,
-                )
-                for n in picture.nodes
+            # counts on every table the subset trims (restricted, or an ancestor cut to the rows
+            # referenced), none on those kept whole; nodes are named by class (schema.Class
+            # where two schemas shown have the class name)
+            by_id: dict[str, PlanTable] = {}
+            for t in plan.tables:
+                by_id.setdefault(t.display.split(".", 1)[-1], t)
+                by_id[t.display] = t
+
+            def count(node: render.Node) -> int | None:
+                table = by_id.get(node.name)
+                return None if table is None or table.status is Status.WHOLE else table.count
+
+            picture = replace(
+                picture, nodes=tuple(replace(n, count=count(n)) for n in picture.nodes)
             )
-            draw = {"mermaid": render.mermaid, "dot": render.dot, "svg": render.svg}[fmt]
-            return draw(replace(picture, nodes=nodes))
+            if fmt == "mermaid":
+                return render.mermaid(picture) + "\n"
+            return render.svg(picture) if fmt == "svg" else render.dot(picture)
     except dj.DataJointError as err:
         raise SubsetError(str(err)) from None
     finally:

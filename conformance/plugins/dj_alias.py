@@ -6,7 +6,10 @@ Loaded with ``-p dj_alias`` before the suite's conftest, it puts :class:`AliasFi
 has a module of that name. Every other ``datajoint.<m>`` raises ``ModuleNotFoundError`` whose
 message says which of the two it is, so the classifier can tell "imports a private module of the
 reference" from "a public module datajoint_core lacks". No twin modules are created: the import
-returns datajoint_core's own module objects.
+returns datajoint_core's own module objects, and a public datajoint_core module that loads is
+also named by its ``datajoint.<m>`` path in ``sys.modules``. ``python -m datajoint.cli`` runs
+``datajoint_core.cli``; ``ours_site/sitecustomize.py`` installs the finder in the suite's
+subprocesses too.
 
 Stdlib only: this file is put on the pytest subprocess's path by itself.
 """
@@ -104,13 +107,43 @@ class _AliasLoader(importlib.abc.Loader):
         # datajoint_core module itself, with its own __name__ and __spec__ untouched.
         sys.modules[module.__name__] = importlib.import_module(self.target)
 
+    def get_code(self, fullname: str) -> object:
+        """The datajoint_core module's code: ``python -m datajoint.cli`` runs it as __main__."""
+        found = importlib.util.find_spec(self.target)
+        loader = found.loader if found is not None else None
+        if loader is None or not hasattr(loader, "get_code"):
+            raise ImportError(f"no code for {self.target}", name=fullname)
+        return loader.get_code(self.target)
+
+
+class _NamingLoader(importlib.abc.Loader):
+    """Loads a public datajoint_core module as usual, then names it ``datajoint.<m>`` in
+    ``sys.modules`` too (so ``"datajoint.diagram" in sys.modules`` tells that it was loaded)."""
+
+    def __init__(self, loader: importlib.abc.Loader, alias: str) -> None:
+        self.loader = loader
+        self.alias = alias
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        sys.modules[self.alias] = module
+
+    def __getattr__(self, name: str) -> object:  # get_source, get_resource_reader, ...
+        return getattr(self.loader, name)
+
 
 class AliasFinder(importlib.abc.MetaPathFinder):
-    """Answers for ``datajoint`` and ``datajoint.*``; declines every other name."""
+    """Answers for ``datajoint`` and ``datajoint.*``, and names public ``datajoint_core.*``
+    modules as their ``datajoint.*`` path when they load; declines every other name."""
 
     def find_spec(
         self, fullname: str, path: object = None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.startswith(TARGET + "."):
+            return self._named(fullname, path, target)
         if fullname != SOURCE and not fullname.startswith(SOURCE + "."):
             return None
         real = resolve(fullname)
@@ -119,6 +152,22 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         if found is not None and found.submodule_search_locations is not None:
             spec.submodule_search_locations = []  # a package: submodule imports may follow
         return spec
+
+    def _named(
+        self, fullname: str, path: object, target: ModuleType | None
+    ) -> importlib.machinery.ModuleSpec | None:
+        sub = fullname[len(TARGET) + 1 :]
+        if sub not in PUBLIC_MODULES:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _NamingLoader(spec.loader, f"{SOURCE}.{sub}")
+                return spec
+        return None
 
 
 def install() -> AliasFinder:

@@ -1,9 +1,10 @@
 """Record every test's outcome as JSON lines (a pytest plugin, both conformance runs).
 
 Writes to the file named by ``DJ_CONFORMANCE_RESULTS``: one ``{"kind": "test", ...}`` line per
-test (nodeid, file, outcome, the crash message and the full failure text, and whether the test's
-own code or one of its fixtures uses populate / make / key_source / jobs) and one
-``{"kind": "collect_error", ...}`` line per module that failed to import. Lines are flushed as
+test (nodeid, file, outcome, the crash message and the full failure text, whether the test's own
+code or one of its fixtures uses populate / make / key_source / jobs, and whether it sets private
+attributes to mocks) and one ``{"kind": "collect_error", ...}`` line per module that failed to
+import. Lines are flushed as
 they come, so a crash loses nothing already run.
 
 Stdlib and pytest only: this file is put on the pytest subprocess's path by itself.
@@ -20,6 +21,9 @@ from typing import Any, TextIO
 import pytest
 
 POPULATE_TEXT = re.compile(r"\.populate\(|\bkey_source\b|\.jobs\b|\bmake\(|\.progress\(|\bJob\b")
+# a test that sets private attributes (``expr._heading = ...``) and builds mocks
+MOCK_TEXT = re.compile(r"\bMagicMock\b|\bMock\(|\bmock\.patch\b")
+PRIVATE_SET = re.compile(r"\w\._[a-z]\w*\s*=[^=]")
 
 _meta: dict[str, dict[str, Any]] = {}
 _phases: dict[str, dict[str, pytest.TestReport]] = {}
@@ -54,10 +58,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for name, fixturedefs in defs.items()
             if any(POPULATE_TEXT.search(_source(d.func)) for d in fixturedefs)
         )
+        source = _source(getattr(item, "obj", None))
         _meta[item.nodeid] = {
             "file": item.nodeid.split("::", 1)[0],
-            "populate_in_test": bool(POPULATE_TEXT.search(_source(getattr(item, "obj", None)))),
+            "populate_in_test": bool(POPULATE_TEXT.search(source)),
             "populate_fixtures": fixtures,
+            "mocks_internals": bool(MOCK_TEXT.search(source) and PRIVATE_SET.search(source)),
         }
 
 

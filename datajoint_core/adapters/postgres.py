@@ -418,6 +418,29 @@ class PostgreSQLAdapter(Adapter):
             )
         return [], statements
 
+    def drop_table_statements(self, schema: str, table: str) -> list[str]:
+        """DROP TABLE, then the table's enum types (of its schema) no other column uses.
+
+        Enum types are shared by every column with the same values, so a type still in use
+        stays; one another object depends on (a domain) stays too, as on the reference.
+        """
+        full = self.full_name(schema, table)
+        return [
+            "DO $dj_drop$ DECLARE enum_type regtype; enum_types regtype[]; BEGIN "
+            "enum_types := ARRAY(SELECT DISTINCT a.atttypid::regtype "
+            "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+            f"WHERE a.attrelid = {self.string_literal(full)}::regclass "
+            "AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'e' "
+            f"AND t.typnamespace = {self.string_literal(self.quote(schema))}::regnamespace); "
+            f"DROP TABLE {full}; "
+            "FOREACH enum_type IN ARRAY enum_types LOOP "
+            "IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE atttypid = enum_type "
+            "AND attnum > 0 AND NOT attisdropped) THEN "
+            "BEGIN EXECUTE 'DROP TYPE IF EXISTS ' || enum_type::text; "
+            "EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END; "
+            "END IF; END LOOP; END $dj_drop$"
+        ]
+
     def enum_type_name(self, schema: str, values: Sequence[str]) -> str:
         digest = hashlib.md5("_".join(sorted(values)).encode()).hexdigest()[:8]
         return self.full_name(schema, f"enum_{digest}")

@@ -30,8 +30,9 @@ def build_graph(
 
     Node data: ``schema``, ``table``, ``primary_key``, ``attributes``, ``master`` (a Part's
     nearest master, else None). Edge data: ``attr_map`` {child column: parent column},
-    ``aliased``, ``primary`` (the key lies in the child's primary key) and ``nullable`` (a child
-    column of the key may be NULL).
+    ``aliased``, ``primary`` (the key lies in the child's primary key), ``multi`` (the child's
+    primary key is not exactly the key's columns: one parent row, many child rows) and
+    ``nullable`` (a child column of the key may be NULL).
     """
     catalog = connection.catalog
     found = catalog.closure(schemas, downstream=downstream)
@@ -79,6 +80,7 @@ def _add_edges(graph: nx.MultiDiGraph, catalog: Catalog) -> None:
                 attr_map=attr_map,
                 aliased=fk.aliased,
                 primary=set(attr_map) <= set(heading.primary_key),
+                multi=set(attr_map) != set(heading.primary_key),
                 nullable=any(heading[c].nullable for c in attr_map if c in heading),
             )
 

@@ -11,6 +11,7 @@ preview / cascade, delete and drop.
 from __future__ import annotations
 
 import copy
+import io
 import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ import networkx as nx
 from ..condition import Fragment, Raw
 from ..errors import DataJointError
 from ..expression import QueryExpression, as_expression
-from ..naming import class_name, tier_of
+from ..naming import tier_of
 from . import render
 from .dependencies import build_graph, display_name
 from .propagate import (
@@ -138,6 +139,8 @@ class Diagram:
         if shown is None:
             shown = {n for n, s in self.graph.nodes(data="schema") if s in schemas}
         self.nodes_to_show: set[str] = set(shown)
+        # the tables drawn one by one; the other shown tables are drawn as one node per schema
+        self._expanded: set[str] = set(shown)
         self._mode: Mode | None = None
         self._part_integrity = PartIntegrity.ENFORCE
         self._seeds: dict[str, list[Seed]] = {}
@@ -153,6 +156,7 @@ class Diagram:
     def _copy(self) -> Diagram:
         clone = copy.copy(self)
         clone.nodes_to_show = set(self.nodes_to_show)
+        clone._expanded = set(self._expanded)
         clone._seeds = {k: list(v) for k, v in self._seeds.items()}
         clone._fragments = dict(self._fragments)
         clone._labels = dict(self._labels)
@@ -161,17 +165,21 @@ class Diagram:
 
     # -- the view ------------------------------------------------------------------------
     def __add__(self, other: Any) -> Diagram:
+        """The union with another diagram or table (a table expanded in either stays expanded),
+        or, with an int, this diagram grown that many levels downstream (all expanded)."""
         clone = self._copy()
         if isinstance(other, int):
             for _ in range(other):
                 clone.nodes_to_show |= {
                     c for n in clone.nodes_to_show for c in self.graph.successors(n)
                 }
+            clone._expanded |= clone.nodes_to_show
         else:
             other_diagram = self._other(other)
             clone.graph = nx.compose(self.graph, other_diagram.graph)
             clone.schemas = sorted(set(self.schemas) | set(other_diagram.schemas))
             clone.nodes_to_show |= other_diagram.nodes_to_show
+            clone._expanded |= other_diagram._expanded
         return clone
 
     def __sub__(self, other: Any) -> Diagram:
@@ -211,6 +219,14 @@ class Diagram:
                 break
             masters |= parts
         clone.nodes_to_show = masters
+        return clone
+
+    def collapse(self) -> Diagram:
+        """This diagram drawn with each schema's tables as one node (``+`` with an expanded
+        diagram or a table draws those tables one by one again):
+        ``dj.Diagram(lab) + dj.Diagram(analysis).collapse()``."""
+        clone = self._copy()
+        clone._expanded = set()
         return clone
 
     def _other(self, other: Any) -> Diagram:
@@ -357,6 +373,7 @@ class Diagram:
         clone._add_seed(expr)
         clone._settle_upward()
         clone.nodes_to_show = set(clone.propagation().nodes)
+        clone._expanded = set(clone.nodes_to_show)
         return clone
 
     @_HybridMethod
@@ -375,6 +392,7 @@ class Diagram:
         clone._mode = Mode.TRACE
         clone._add_seed(expr)
         clone.nodes_to_show = set(clone.propagation().nodes)
+        clone._expanded = set(clone.nodes_to_show)
         return clone
 
     def _settle_upward(self) -> None:
@@ -464,6 +482,7 @@ class Diagram:
         """This diagram, showing only ``nodes`` (e.g. to draw a subset)."""
         clone = self._copy()
         clone.nodes_to_show = set(nodes)
+        clone._expanded |= clone.nodes_to_show - self.nodes_to_show
         clone._counts = None
         return clone
 
@@ -508,61 +527,188 @@ class Diagram:
 
     # -- rendering -----------------------------------------------------------------------
     def picture(self) -> render.Picture:
-        """The tables shown, their edges, labels, tiers and (when restricted) row counts: what
-        the renderers draw."""
+        """What the renderers draw: the tables shown (by class name, each schema's collapsed
+        tables as one node), their foreign keys, tiers, clusters and, when restricted, row
+        counts."""
+        graph = self.graph
         order = self.topological_order()
         counts = self.preview() if self._mode is not None else None
-        names = {data["table"] for _, data in self.graph.nodes(data=True)}
-        several = len(self.schemas) > 1
-        nodes = []
+        ids = self._node_ids(order)
+        collapsed: dict[str, list[str]] = {}
         for node in order:
-            data = self.graph.nodes[node]
-            label = class_name(data["table"], names)
-            if several or data["schema"] not in self.schemas:
-                label = f"{data['schema']}.{label}"
-            tier = "Part" if data.get("master") else tier_class_name(data["table"])
-            count = counts.get(node) if counts is not None else None
-            nodes.append(render.Node(node, label, tier, count))
-        shown = set(order)
-        edges = tuple(
-            render.Edge(parent, child, bool(data.get("primary")))
-            for parent, child, data in self.graph.edges(data=True)
-            if parent in shown and child in shown
-        )
+            if node not in self._expanded:
+                collapsed.setdefault(graph.nodes[node]["schema"], []).append(node)
+        group_id = {schema: f"{schema}.tables" for schema in collapsed}
+        target = {
+            node: group_id[graph.nodes[node]["schema"]] if node not in self._expanded else ids[node]
+            for node in order
+        }
+        nodes: list[render.Node] = []
+        placed: set[str] = set()
+        for node in order:
+            data = graph.nodes[node]
+            if node not in self._expanded:
+                schema = data["schema"]
+                if target[node] not in placed:
+                    nodes.append(
+                        render.Node(
+                            target[node],
+                            target[node],
+                            render.COLLAPSED,
+                            schema,
+                            tables=len(collapsed[schema]),
+                        )
+                    )
+                    placed.add(target[node])
+                continue
+            master = data.get("master")
+            shown_master = master if master in self._expanded and master in target else None
+            label = ids[node].rsplit(".", 1)[-1] if shown_master else ids[node]
+            from_parents = {
+                column
+                for _, _, edge in graph.in_edges(node, data=True)
+                if edge.get("primary")
+                for column in edge["attr_map"]
+            }
+            nodes.append(
+                render.Node(
+                    ids[node],
+                    label,
+                    "Part" if master else tier_class_name(data["table"]),
+                    data["schema"],
+                    master=ids[shown_master] if shown_master else None,
+                    count=counts.get(node) if counts is not None else None,
+                    introduces_dimension=from_parents < set(data["primary_key"]),
+                )
+            )
+        edges: list[render.Edge] = []
+        joined: set[tuple[str, str]] = set()
+        for parent, child, data in graph.edges(data=True):
+            if parent not in target or child not in target:
+                continue
+            source, dest = target[parent], target[child]
+            if source == dest:
+                continue
+            group_end = parent not in self._expanded or child not in self._expanded
+            if group_end:  # one edge per pair where an end stands for several tables
+                if (source, dest) in joined:
+                    continue
+                joined.add((source, dest))
+            bundle = parent not in self._expanded and child not in self._expanded
+            renames = "; ".join(f"{c} \u2190 {p}" for c, p in data["attr_map"].items() if c != p)
+            edges.append(
+                render.Edge(
+                    source,
+                    dest,
+                    bool(data.get("primary")),
+                    multi=bool(data.get("multi", True)),
+                    aliased=bool(data.get("aliased")),
+                    bundle=bundle,
+                    renames="" if bundle else renames,
+                )
+            )
+        clusters = tuple((schema, schema) for schema in dict.fromkeys(n.schema for n in nodes))
         direction = self.connection.config["display.diagram_direction"]
-        return render.Picture(tuple(nodes), edges, direction)
+        return render.Picture(tuple(nodes), tuple(edges), direction, clusters)
+
+    def _node_ids(self, order: list[str]) -> dict[str, str]:
+        """Each table's class name (``Session.Note``), under its schema where two schemas
+        shown have a class of the same name."""
+        graph = self.graph
+        bare = {n: display_name(graph, n).split(".", 1)[1] for n in order}
+        seen: dict[str, int] = {}
+        for name in bare.values():
+            seen[name] = seen.get(name, 0) + 1
+        return {
+            n: name if seen[name] == 1 else f"{graph.nodes[n]['schema']}.{name}"
+            for n, name in bare.items()
+        }
+
+    def _theme(self, theme: str | None) -> str:
+        return theme or str(self.connection.config["display.diagram_theme"])
 
     def make_mermaid(self) -> str:
+        """Mermaid flowchart text (as the reference draws it; restricted tables with counts)."""
         return render.mermaid(self.picture())
 
-    def make_dot(self) -> str:
-        return render.dot(self.picture())
+    def make_dot(self, theme: str | None = None) -> Any:
+        """The drawing as a ``pydot.Dot`` graph (needs pydot, as in the reference);
+        ``theme``: ``light`` or ``dark`` (default: ``display.diagram_theme``)."""
+        try:
+            return render.pydot_graph(self.picture(), self._theme(theme))
+        except ImportError:
+            raise DataJointError(
+                "make_dot needs the pydot package: pip install pydot "
+                "(or use make_mermaid / svg_string)"
+            ) from None
 
-    def make_svg(self) -> str:
-        return render.svg(self.picture())
+    def svg_string(self) -> str:
+        """The drawing as SVG text (Graphviz); theme ``auto`` adapts to a dark viewer."""
+        return render.svg(self.picture(), self._theme(None))
+
+    def make_svg(self) -> render.SVG:
+        """The SVG drawing, displayed as an image by notebooks (its ``.data`` is the text)."""
+        return render.SVG(self.svg_string())
+
+    def make_png(self) -> io.BytesIO:
+        """The drawing as PNG bytes (Graphviz)."""
+        return io.BytesIO(render.png(self.picture(), self._theme(None)))
+
+    def make_image(self) -> Any:
+        """The PNG drawing as an image array (needs matplotlib, as in the reference)."""
+        try:
+            from matplotlib import pyplot as plt
+        except ImportError:
+            raise DataJointError("make_image needs matplotlib: pip install matplotlib") from None
+        return plt.imread(self.make_png())
+
+    def draw(self) -> None:
+        """Show the drawing with matplotlib."""
+        image = self.make_image()
+        from matplotlib import pyplot as plt
+
+        plt.imshow(image)
+        plt.gca().axis("off")
+        plt.show()
 
     def save(self, filename: str, format: str | None = None) -> None:
-        """Write the drawing to ``filename``: ``svg``, ``dot`` or ``mermaid`` (by the extension,
-        ``.svg`` / ``.dot`` / ``.mmd`` / ``.mermaid``, unless ``format`` says)."""
+        """Write the drawing to ``filename``: ``png``, ``svg``, ``dot`` or ``mermaid`` (by the
+        extension, ``.png`` / ``.svg`` / ``.dot`` / ``.mmd`` / ``.mermaid``, unless ``format``
+        says)."""
         if format is None:
             lower = filename.lower()
-            suffixes = {".svg": "svg", ".dot": "dot", ".mmd": "mermaid", ".mermaid": "mermaid"}
+            suffixes = {
+                ".png": "png",
+                ".svg": "svg",
+                ".dot": "dot",
+                ".mmd": "mermaid",
+                ".mermaid": "mermaid",
+            }
             format = next((f for s, f in suffixes.items() if lower.endswith(s)), None)
         if format is None:
             raise DataJointError("Could not infer format from filename. Specify format explicitly.")
-        render_as = {"svg": self.make_svg, "dot": self.make_dot, "mermaid": self.make_mermaid}
-        if format.lower() not in render_as:
-            raise DataJointError(f"Unsupported file format {format!r}: svg, dot or mermaid")
+        kind = format.lower()
+        if kind == "png":
+            with open(filename, "wb") as binary:
+                binary.write(self.make_png().getvalue())
+            return
+        render_as = {
+            "svg": self.svg_string,
+            "dot": lambda: render.dot(self.picture(), self._theme(None)),
+            "mermaid": self.make_mermaid,
+        }
+        if kind not in render_as:
+            raise DataJointError(f"Unsupported file format {format!r}: png, svg, dot or mermaid")
         with open(filename, "w", encoding="utf-8") as stream:
-            stream.write(render_as[format.lower()]())
+            stream.write(render_as[kind]())
 
     def _repr_svg_(self) -> str | None:
-        return render.svg_or_none(self.picture())
+        return render.svg_or_none(self.picture(), self._theme(None))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         picture = self.picture()
         bundle = {"text/plain": repr(self), "text/vnd.mermaid": render.mermaid(picture)}
-        svg_text = render.svg_or_none(picture)
+        svg_text = render.svg_or_none(picture, self._theme(None))
         if svg_text:
             bundle["image/svg+xml"] = svg_text
         return bundle

@@ -354,7 +354,7 @@ def target_heading(
             )
             continue
         fks.append(ForeignKey(name, fk.attr_map))
-    attributes = tuple(_portable(a, adapter, source_adapter_name) for a in meta.heading)
+    attributes = tuple(_portable(a, adapter, source_adapter_name) for a in meta.heading.attributes)
     return replace(meta.heading, attributes=attributes, foreign_keys=tuple(fks))
 
 

@@ -40,7 +40,7 @@ def heading_to_json(heading: Heading) -> dict[str, Any]:
     """Everything a declaration needs, except foreign keys (those are ForeignKeyMeta)."""
     return {
         "comment": heading.comment,
-        "attributes": [{k: getattr(a, k) for k in _ATTRIBUTE_FIELDS} for a in heading],
+        "attributes": [{k: getattr(a, k) for k in _ATTRIBUTE_FIELDS} for a in heading.attributes],
         "indexes": [{"columns": list(ix.columns), "unique": ix.unique} for ix in heading.indexes],
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,40 @@ def test_preview_json_equals_diagram_preview(
     restricted = {k: v for k, v in got.items() if k in want}
     assert restricted == want
     assert got[f"{schema_name}.Stimulus"] == 2  # an ancestor kept whole
+
+
+def test_diagram_in_every_format(
+    tmp_path: Path, server: Server, schema_name: str, lab: dict[str, Any], cli_env: dict[str, str]
+) -> None:
+    """``subset diagram``: Mermaid and DOT text with the restricted tables' counts (no pydot
+    needed), and an SVG file when Graphviz is installed."""
+    recipe = write_recipe(
+        tmp_path,
+        server,
+        f"""\
+        schemas: [{schema_name}]
+        restrictions:
+          - table: {schema_name}.Subject
+            where: {{species: mouse}}
+        outputs:
+          out: {{type: parquet, path: ./out}}
+        """,
+    )
+    mermaid = run_cli("diagram", str(recipe), env=cli_env)
+    assert mermaid.returncode == 0, mermaid.stderr
+    assert mermaid.stdout.startswith("flowchart LR") and mermaid.stdout.endswith("\n")
+    assert 'Subject["Subject (2)"]:::manual' in mermaid.stdout
+    assert 'Trial_Event["Event (3)"]:::part' in mermaid.stdout
+    dot = run_cli("diagram", str(recipe), "--format", "dot", env=cli_env)
+    assert dot.returncode == 0, dot.stderr
+    assert dot.stdout.startswith("digraph {")
+    assert '"Trial" [' in dot.stdout and "<br/>4 rows>" in dot.stdout
+    assert f'subgraph "cluster_{schema_name}" {{' in dot.stdout
+    if shutil.which("dot"):
+        out = tmp_path / "d.svg"
+        svg = run_cli("diagram", str(recipe), "--format", "svg", "--out", str(out), env=cli_env)
+        assert svg.returncode == 0, svg.stderr
+        assert "<svg" in out.read_text() and "2 rows" in out.read_text()
 
 
 def test_unknown_table_suggests(

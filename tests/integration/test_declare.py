@@ -110,7 +110,7 @@ def summary(heading: Heading, inst: dj.Instance) -> dict[str, Any]:
     return {
         "comment": heading.comment,
         "attributes": [
-            (a.name, a.type, a.in_key, a.nullable, a.default, a.comment) for a in heading
+            (a.name, a.type, a.in_key, a.nullable, a.default, a.comment) for a in heading.attributes
         ],
         "foreign_keys": sorted(
             (_short(fk.parent, inst), fk.attr_map) for fk in heading.foreign_keys
@@ -128,7 +128,7 @@ def test_every_construct_reads_back(inst: dj.Instance, schema_name: str) -> None
     lab, subject, scan = t["Lab"].heading, t["Subject"].heading, t["Scan"].heading
 
     assert lab.comment == "research laboratories"
-    assert [(a.name, a.type, a.in_key, a.comment) for a in lab] == [
+    assert [(a.name, a.type, a.in_key, a.comment) for a in lab.attributes] == [
         ("lab", "varchar(16)", True, "short name"),
         ("address", "varchar(255)", False, "street, city"),
     ]
@@ -136,7 +136,7 @@ def test_every_construct_reads_back(inst: dj.Instance, schema_name: str) -> None
 
     assert subject.comment == "experimental subjects"
     assert subject.primary_key == ["subject_id"]
-    assert [(a.name, a.type, a.nullable) for a in subject] == [
+    assert [(a.name, a.type, a.nullable) for a in subject.attributes] == [
         ("subject_id", "int32", False),
         ("lab", "varchar(16)", True),
         ("sex", "enum('M','F','U')", False),
@@ -558,7 +558,10 @@ def test_pipeline_written_as_sql_ddl_loads(
     assert "~lineage" not in dj.Schema(schema_name, connection=conn).list_tables()
 
     def attrs(table: Any) -> list[tuple[str, str, bool, bool, str | None, str]]:
-        return [(a.name, a.type, a.in_key, a.nullable, a.default, a.comment) for a in table.heading]
+        return [
+            (a.name, a.type, a.in_key, a.nullable, a.default, a.comment)
+            for a in table.heading.attributes
+        ]
 
     assert vm.Species.heading.comment == "species"
     assert attrs(vm.Species) == [
@@ -577,12 +580,12 @@ def test_pipeline_written_as_sql_ddl_loads(
         ("started", "datetime(3)", False, False, None, ""),
         ("level", "int8", False, False, "0", ""),
     ]
-    assert [(a.name, a.type) for a in vm.Scan.Field.heading] == [
+    assert [(a.name, a.type) for a in vm.Scan.Field.heading.attributes] == [
         ("subject_id", "int32"),
         ("scan_id", "uint16"),
         ("field", "uint8"),
     ]
-    assert [(a.name, a.type, a.nullable) for a in vm.Segmentation.heading] == [
+    assert [(a.name, a.type, a.nullable) for a in vm.Segmentation.heading.attributes] == [
         ("subject_id", "int32", False),
         ("scan_id", "uint16", False),
         ("score", "float32", False),
@@ -591,7 +594,7 @@ def test_pipeline_written_as_sql_ddl_loads(
         ("cost", "decimal(8,3)", False),
     ]
     assert vm.Segmentation.heading.comment == "cells"
-    assert [(a.name, a.type, a.in_key) for a in vm.Pairing.heading] == [
+    assert [(a.name, a.type, a.in_key) for a in vm.Pairing.heading.attributes] == [
         ("subj_a", "int32", True),
         ("subj_b", "int32", True),
         ("since", "date", False),

@@ -185,3 +185,54 @@ def test_query_cache(inst: dj.Instance, schema_name: str, tmp_path: Path) -> Non
     assert not any(tmp_path.iterdir())
     conn.set_query_cache()
     assert len(Item()) == 3
+
+
+def test_drop_keeps_shared_enum_types_and_drops_unused_ones(
+    reference_python: str, server: Server, workdir: Callable[[str], Path], names: Any
+) -> None:
+    """drop_quick and drop leave another table's enum column whole (PostgreSQL shares one type
+    per set of values) and remove the types no column uses any more, as the reference does."""
+    theirs = probe(
+        reference_python, "datajoint", "drop_enum", workdir("r"), server=server, schema=names()
+    )
+    ours = probe(
+        sys.executable, "datajoint_core", "drop_enum", workdir("o"), server=server, schema=names()
+    )
+    assert_agree(theirs, ours)
+    shared = ours["after drop_quick"]
+    assert shared["animal"] == ["animal_id", "species"] and shared["cage"] == []
+    assert shared["rows"] == [
+        {"animal_id": 1, "species": "mouse"},
+        {"animal_id": 2, "species": "rat"},
+    ]
+    postgres = server.backend == "postgresql"
+    assert [ours["types"], shared["types"]] == ([3, 2] if postgres else [0, 0])
+    assert ours["after drop"] == {"tables": [], "types": []}
+
+
+def test_previews_show_whole_values_as_the_reference(
+    reference_python: str, server: Server, workdir: Callable[[str], Path], names: Any
+) -> None:
+    """``_repr_html_`` and ``repr`` of a table: the same style, header (key marked, comments as
+    titles) and cells: whole uuids and long text, placeholders for JSON and blobs, None / nan."""
+    theirs = probe(
+        reference_python, "datajoint", "html", workdir("r"), server=server, schema=names()
+    )
+    ours = probe(
+        sys.executable, "datajoint_core", "html", workdir("o"), server=server, schema=names()
+    )
+    if server.backend == "postgresql":  # the reference reads a NULL float there as None
+        assert theirs["cells"][-1] == "None"
+        theirs["cells"][-1] = "nan"
+    assert_agree(theirs, ours)
+    assert ours["cells"][:2] == [
+        "00000000-0000-0000-0000-000000000000",
+        "a long note that goes on well past the display width of a column",
+    ]
+    assert ours["cells"][6:] == ["1b4e28ba-2fa1-11d2-883f-0016d3cca427", "None", "json", "<blob>",
+                                 "None", "nan"]  # fmt: skip
+    assert ours["styled"] == [True, True, True] and ours["head"][0] == [
+        "primary",
+        "the recording",
+        "recording_id",
+    ]

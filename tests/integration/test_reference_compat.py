@@ -604,10 +604,12 @@ def test_pipeline_declared_here_loads_in_reference(
         # and the reference sees what this project reads back
         heading = dj.FreeTable(inst.connection, f"{schema_name}.{table}").heading
         assert [a["name"] for a in mine["attributes"]] == heading.names
-        assert [a["in_key"] for a in mine["attributes"]] == [a.in_key for a in heading]
-        assert [a["nullable"] for a in mine["attributes"]] == [a.nullable for a in heading]
+        assert [a["in_key"] for a in mine["attributes"]] == [a.in_key for a in heading.attributes]
+        assert [a["nullable"] for a in mine["attributes"]] == [
+            a.nullable for a in heading.attributes
+        ]
         assert [a["original_type"] or a["sql_type"] for a in mine["attributes"]] == [
-            a.type for a in heading
+            a.type for a in heading.attributes
         ]
 
 
@@ -686,7 +688,7 @@ def test_reference_type_zoo_loads(
     ]
     assert [
         (a.name, a.type, ("K" if a.in_key else "") + ("N" if a.nullable else ""), a.default)
-        for a in zoo
+        for a in zoo.attributes
     ] == expected
     assert zoo.comment == "all core types; it's a zoo"
     assert zoo["d_int"].comment == "int default"
@@ -743,7 +745,7 @@ def test_native_json_and_text_columns(inst: dj.Instance, schema_name: str) -> No
     )
     conn.execute(f"INSERT INTO {table} VALUES (1, '{{\"a\": [1, 2]}}', '{{\"not\": json}}')")
     notes = dj.FreeTable(conn, table)
-    assert [(a.name, a.type) for a in notes.heading] == [
+    assert [(a.name, a.type) for a in notes.heading.attributes] == [
         ("id", "int32"),
         ("doc", "json"),
         ("body", text.lower()),

@@ -137,7 +137,7 @@ def check_row(row: dict[str, Any], want: dict[str, Any]) -> None:
 
 
 def test_heading_types(typed: Any) -> None:
-    assert {a.name: a.type for a in typed.heading if a.name in TYPES} == TYPES
+    assert {a.name: a.type for a in typed.heading.attributes if a.name in TYPES} == TYPES
     assert all(typed.heading[n].nullable for n in TYPES)
 
 

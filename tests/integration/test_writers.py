@@ -215,7 +215,7 @@ def shape(conn: dj.Connection, schema: str, table: str, rename: dict[str, str]) 
     """Attributes (name, type, key, nullable, comment) and foreign keys (parent, columns), with
     parent schemas renamed by ``rename``: what must survive a copy."""
     heading = dj.FreeTable(conn, conn.adapter.full_name(schema, table)).heading
-    attrs = [(a.name, a.type, a.in_key, a.nullable, a.comment) for a in heading]
+    attrs = [(a.name, a.type, a.in_key, a.nullable, a.comment) for a in heading.attributes]
     fks = sorted(
         (rename.get(s, s), t, fk.attr_map)
         for fk in heading.foreign_keys

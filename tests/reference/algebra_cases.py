@@ -369,6 +369,15 @@ QUERIES: list[tuple[str, str]] = [
         '[len(Subject), bool(Subject & {"subject_id": 9}), {"subject_id": 1} in Subject]',
     ),
     ("heading repr", "heading_lines(Trial.heading)"),
+    (
+        "heading iteration",
+        "[list(Trial.heading), list((Session * Trial).proj().heading), 'trial_id' in Trial.heading,"
+        " len(Trial.heading)]",
+    ),
+    (
+        "proj ellipsis less one",
+        'sorted(set(Session.heading).difference(Session.proj(..., "-session_date").head(1)[0]))',
+    ),
 ]
 
 # inserts, on the tables no query reads, in this order

@@ -620,6 +620,230 @@ def s_jobmeta_migrate(dj: Any, args: argparse.Namespace) -> Any:
     return seen
 
 
+def s_drop_enum(dj: Any, args: argparse.Namespace) -> Any:
+    """Dropping a table keeps enum types other columns share and drops the ones left unused,
+    by ``drop_quick`` and by ``drop`` (PostgreSQL names one type per set of values)."""
+    creds = configure(dj, args)
+    conn = dj.conn(reset=True, **creds)
+    schema = dj.Schema(args.schema, connection=conn)
+
+    def types() -> list[str]:
+        if args.backend != "postgresql":
+            return []
+        rows = conn.query(
+            "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND n.nspname = %s "
+            "ORDER BY t.typname",
+            args=(args.schema,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def columns(table: str) -> list[Any]:
+        rows = conn.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = %s ORDER BY ordinal_position",
+            args=(args.schema, table),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    @schema
+    class Animal(dj.Manual):
+        definition = """
+        animal_id : int32
+        ---
+        species : enum('mouse', 'rat')
+        """
+
+    @schema
+    class Cage(dj.Manual):
+        definition = """
+        cage_id : int32
+        ---
+        species : enum('mouse', 'rat')
+        size : enum('small', 'large')
+        """
+
+    @schema
+    class Housing(dj.Manual):
+        definition = """
+        -> Animal
+        ---
+        room : enum('a', 'b')
+        """
+
+    Animal.insert([(1, "mouse"), (2, "rat")])
+    Cage.insert([(1, "rat", "small")])
+    Housing.insert([(1, "a")])
+    seen: dict[str, Any] = {"types": len(types())}
+    Cage().drop_quick()
+    seen["after drop_quick"] = {
+        "animal": columns("animal"),
+        "cage": columns("cage"),
+        "rows": Animal.to_dicts(order_by="animal_id"),
+        "types": len(types()),
+    }
+    Animal().drop(prompt=False)  # takes Housing along
+    seen["after drop"] = {"tables": sorted(schema.list_tables()), "types": types()}
+    schema.drop(prompt=False)
+    return seen
+
+
+def s_drawing(dj: Any, args: argparse.Namespace) -> Any:
+    """What make_dot and make_mermaid draw: node styles, edge weights and styles, entity
+    clusters, themes, and collapsed schemas (a bundle between two, one collapsed end)."""
+    creds = configure(dj, args)
+    conn = dj.conn(reset=True, **creds)
+    schema = dj.Schema(args.schema, connection=conn)
+    other = dj.Schema(args.schema + "_other", connection=conn)
+
+    @schema
+    class Subject(dj.Manual):
+        definition = "subject_id : int32"
+
+    @schema
+    class Params(dj.Lookup):
+        definition = "param_id : int32"
+
+    @schema
+    class Session(dj.Manual):
+        definition = "-> Subject\nsession_id : int32"
+
+        class Note(dj.Part):
+            definition = "-> master\nnote_id : int32"
+
+    @schema
+    class Scan(dj.Imported):
+        definition = "-> Session"
+
+    @schema
+    class Analysis(dj.Computed):
+        definition = "-> Scan\n-> Params"
+
+    @schema
+    class Renamed(dj.Manual):
+        definition = "-> Subject.proj(other='subject_id')\n---\n-> [nullable] Params"
+
+    @other
+    class Mixed(dj.Manual):
+        definition = "-> Subject\n---\n-> [nullable] Params"
+
+    @other
+    class Multi(dj.Manual):
+        definition = "-> Session\nsub_id : int32"
+
+    context = {c.__name__: c for c in (Subject, Params, Session, Scan, Analysis, Renamed)}
+    context |= {"Mixed": Mixed, "Multi": Multi}
+
+    def node_name(node: Any) -> str:
+        name = node.get_name().strip('"')
+        return "<collapsed>" if str(node.get("shape")) == "box3d" else name
+
+    def drawn(dot: Any) -> dict[str, Any]:
+        keys = ("shape", "fillcolor", "color", "fontcolor", "style", "fontsize", "width")
+        nodes = {
+            node_name(n): {k: str(n.get(k)).strip('"') for k in keys}
+            | {"label": str(n.get("label")).replace("<u>", "_").replace("</u>", "").strip('"<>')}
+            for n in dot.get_nodes()
+            if n.get_name() not in ("node", "edge", "graph")
+        }
+        shapes = {n.get_name().strip('"'): node_name(n) for n in dot.get_nodes()}
+        edges = sorted(
+            [
+                shapes.get(e.get_source().strip('"'), e.get_source().strip('"')),
+                shapes.get(e.get_destination().strip('"'), e.get_destination().strip('"')),
+                *(str(e.get(k)).strip('"') for k in ("penwidth", "style", "color", "weight")),
+            ]
+            for e in dot.get_edges()
+        )
+        clusters = sorted(
+            sub.get_name().strip('"').replace("cluster_cluster_", "cluster_").split("_", 2)[2]
+            for top in dot.get_subgraphs()
+            for sub in top.get_subgraphs()
+        )
+        return {"nodes": nodes, "edges": edges, "entity clusters": clusters}
+
+    def mermaid_lines(text: str) -> list[str]:
+        keep = ("classDef manual", "classDef computed", "classDef part", "linkStyle")
+        found = [line.strip() for line in text.splitlines() if line.strip().startswith(keep)]
+        return sorted(re.sub(r"^linkStyle \d+ ", "linkStyle ", line) for line in found)
+
+    whole = dj.Diagram(schema, context=context)
+    seen: dict[str, Any] = {"light": drawn(whole.make_dot(theme="light"))}
+    seen["dark"] = drawn(whole.make_dot(theme="dark"))["nodes"]["Session"]
+    seen["mermaid"] = mermaid_lines(whole.make_mermaid())
+    seen["mermaid entity"] = "subgraph entity_Session" in whole.make_mermaid()
+    both = dj.Diagram(schema, context=context) + dj.Diagram(other, context=context)
+    seen["bundle"] = drawn(both.collapse().make_dot(theme="light"))["edges"]
+    one_end = (dj.Diagram(schema, context=context).collapse() + dj.Diagram(Multi)).make_dot(
+        theme="light"
+    )
+    seen["one collapsed end"] = drawn(one_end)["edges"]
+    seen["upstream collapsed"] = drawn(
+        (dj.Diagram(Analysis, context=context) - 1).make_dot(theme="light")
+    )["edges"]
+    other.drop(prompt=False)
+    schema.drop(prompt=False)
+    return seen
+
+
+def s_html(dj: Any, args: argparse.Namespace) -> Any:
+    """What ``repr`` and ``_repr_html_`` of a query show: whole uuids and long text, NULLs,
+    placeholders for blobs and JSON, the header spans and the style."""
+    creds = configure(dj, args)
+    conn = dj.conn(reset=True, **creds)
+    schema = dj.Schema(args.schema, connection=conn)
+    import uuid as uuid_module
+
+    # the reference cannot write or read a uuid column on PostgreSQL (it sends and expects 16
+    # bytes): there the key is the uuid's text
+    uuid_key = args.backend != "postgresql"
+
+    @schema
+    class Recording(dj.Manual):
+        definition = f"""
+        recording_id : {"uuid" if uuid_key else "varchar(36)"}  # the recording
+        ---
+        notes = null : varchar(200)   # free text
+        params = null : json
+        trace = null : <blob>
+        when = null : datetime
+        gain = null : float64
+        """
+
+    ids = [uuid_module.UUID(int=0), uuid_module.UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")]
+    Recording.insert1(
+        {
+            "recording_id": ids[0] if uuid_key else str(ids[0]),
+            "notes": "a long note that goes on well past the display width of a column",
+            "params": {"a": 1},
+            "gain": 1.5,
+            "when": "2024-01-02 03:04:05",
+        }
+    )
+    Recording.insert1({"recording_id": ids[1] if uuid_key else str(ids[1])})
+    page = Recording()._repr_html_()
+    cells = [html_text(c) for c in re.findall(r"<td>(.*?)</td>", page, re.S)]
+    head = re.findall(r'<span id="(\w+)" title="([^"]*)">([^<]*)</span>', page)
+    text = repr(Recording())
+    seen = {
+        "cells": cells,
+        "head": head,
+        "styled": ['class="Table"' in page, "<style" in page, "prefers-color-scheme" in page],
+        "more": "<p>...</p>" in page,
+        "total": re.findall(r"Total: \d+", page),
+        "text header": text.splitlines()[0].split(),
+        "text shows whole uuid": str(ids[1]) in page,
+    }
+    schema.drop(prompt=False)
+    return seen
+
+
+def html_text(cell: str) -> str:
+    import html
+
+    return html.unescape(cell.strip())
+
+
 SCENARIOS = {name[2:]: f for name, f in globals().items() if name.startswith("s_")}
 PASSWORD = os.environ.get("DJREF_PASS", "")
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +16,8 @@ import datajoint_core.errors
 from conformance.classify import Failure, classify
 from conformance.compare import compare, summarize
 from conformance.plugins import dj_alias
+from conformance.run import ours_side, reference_side, suite_env
+from conformance.suite import Cache
 
 
 @pytest.fixture
@@ -66,6 +71,33 @@ def test_a_private_module_import_fails_cleanly(shim: None) -> None:
 def test_other_imports_are_untouched(shim: None) -> None:
     assert importlib.import_module("json").__name__ == "json"
     assert importlib.import_module("datajoint_core.heading").__name__ == "datajoint_core.heading"
+
+
+def test_a_public_module_loading_is_named_by_its_datajoint_path(shim: None) -> None:
+    """A lazily loaded public module shows as ``datajoint.<m>`` in sys.modules (as the suite's
+    lazy-import tests look for it), the same object; a private one gets no such name."""
+    import sys
+
+    for name in ("datajoint_core.cli", "datajoint.cli"):
+        sys.modules.pop(name, None)
+    cli = importlib.import_module("datajoint_core.cli")
+    assert sys.modules["datajoint.cli"] is cli
+    importlib.import_module("datajoint_core.heading")
+    assert "datajoint.heading" not in sys.modules
+
+
+def test_subprocesses_of_the_ours_run_import_datajoint_as_datajoint_core(tmp_path: Path) -> None:
+    """``python -m datajoint.cli`` in the ours run's environment runs datajoint_core's console
+    (the shim is installed by sitecustomize); the reference run's environment has no shim."""
+    cache = Cache(tmp_path)
+    ours = suite_env(ours_side(cache), tmp_path / "r.jsonl")
+    done = subprocess.run(
+        [sys.executable, "-m", "datajoint.cli", "-V"], env=ours, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"datajoint_core {datajoint_core.__version__}\n"
+    theirs = suite_env(reference_side(cache), tmp_path / "r.jsonl")
+    assert "ours_site" not in theirs["PYTHONPATH"] and "ours_site" in ours["PYTHONPATH"]
 
 
 COLLECT_PRIVATE = """ImportError while importing test module 'tests/unit/test_pk_rules.py'.
@@ -159,6 +191,43 @@ def test_classifier(
     assert verdict.reason and "\n" not in verdict.reason
 
 
+PACKAGE_NAME = """>       assert "datajoint.errors.DataJointError: Invalid restriction" == str(
+E       assert "datajoint.er...restriction" == "datajoint_co...restriction"
+E
+E         - datajoint_core.errors.DataJointError: Invalid restriction
+E         ?          -----
+E         + datajoint.errors.DataJointError: Invalid restriction"""
+
+OTHER_TEXT = PACKAGE_NAME.replace("+ datajoint.errors.DataJointError: Invalid", "+ Invalid")
+
+PYDANTIC = """    def test_port_must_be_integer(self):
+        with pytest.raises(ValidationError):
+>           dj.config.database.port = "not_an_integer"
+E           datajoint_core.errors.ConfigError: config 'database.port': Input should be a valid \
+integer, got 'not_an_integer'"""
+
+MOCKED = """E   AttributeError: 'QueryExpression' object has no attribute 'lineage_available'"""
+
+
+@pytest.mark.parametrize(
+    ("longrepr", "mocks", "cls", "group"),
+    [
+        (PACKAGE_NAME, False, "e", "the package's name in the compared text (datajoint_core)"),
+        (OTHER_TEXT, False, "d", None),  # a different message: a real difference
+        (PYDANTIC, False, "d", "pydantic's own types of dj.config (ValidationError, SecretStr)"),
+        (MOCKED, True, "a", "sets private attributes to mocks"),
+        (MOCKED, False, "c", "QueryExpression.lineage_available"),
+    ],
+)
+def test_classifier_reads_the_diff_pydantic_and_mocks(
+    longrepr: str, mocks: bool, cls: str, group: str | None
+) -> None:
+    verdict = classify(Failure("", longrepr, phase="call", mocks_internals=mocks))
+    assert verdict.cls == cls
+    if group is not None:
+        assert verdict.group.startswith(group)
+
+
 def test_a_fixture_failing_on_jobs_says_so() -> None:
     message = "AttributeError: 'Schema' object has no attribute 'jobs'"
     verdict = classify(Failure(message, SETUP_JOBS, phase="setup"))
@@ -185,3 +254,18 @@ def test_compare_counts_only_reference_passing_tests_and_spreads_import_errors()
     summary = summarize(reference, list(rows.values()))
     assert (summary.public_passed, summary.public_total) == (1, 1)
     assert summary.files["tests/c.py"] == {"reference": 1, "error": 1, "a": 1}
+
+
+def test_results_plugin_tells_tests_that_set_private_attributes_to_mocks() -> None:
+    from conformance.plugins import dj_results
+
+    mocked = "expr = QueryExpression()\nexpr._heading = MagicMock()\nexpr._heading.names = []\n"
+    plain = "expr = Table()\nassert expr._heading == other\n"  # reads, does not set
+
+    def flagged(source: str) -> bool:
+        found = dj_results.MOCK_TEXT.search(source) and dj_results.PRIVATE_SET.search(source)
+        return bool(found)
+
+    assert flagged(mocked)
+    assert not flagged(plain)
+    assert not flagged("x = MagicMock()\nx.value = 1\n")

@@ -495,13 +495,15 @@ def test_target_heading_points_keys_at_the_target_and_keeps_types() -> None:
         EVERYTHING,
         heading=replace(
             EVERYTHING.heading,
-            attributes=tuple(stamped if a.name == "at" else a for a in EVERYTHING.heading),
+            attributes=tuple(
+                stamped if a.name == "at" else a for a in EVERYTHING.heading.attributes
+            ),
         ),
     )
     heading = target_heading(meta, lambda fk: adapter.full_name("copy", "~sub_1"), adapter)
     assert [fk.parent for fk in heading.foreign_keys] == ['"copy"."~sub_1"']
     assert heading["at"].default == "CURRENT_TIMESTAMP"
-    assert [a.type for a in heading] == [a.type for a in EVERYTHING.heading]
+    assert [a.type for a in heading.attributes] == [a.type for a in EVERYTHING.heading.attributes]
     assert target_heading(meta, lambda fk: None, adapter).foreign_keys == ()
     assert foreign_key_sql('"copy"."t"', heading.foreign_keys[0], adapter) == (
         'ALTER TABLE "copy"."t" ADD FOREIGN KEY ("stimulus_id") REFERENCES "copy"."~sub_1" '
