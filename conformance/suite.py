@@ -27,7 +27,13 @@ HARD_CODED_PREFIX = "djtest"
 # The suite's test dependencies (its pyproject's ``test`` group, less coverage, containers, S3 and
 # IPython); ``requests`` brings ``certifi`` and ``urllib3``, which the suite's conftest imports.
 REFERENCE_TEST_DEPS = (
-    *("pytest", "requests", "faker", "polars", "pyarrow", "psycopg2-binary", "matplotlib"),
+    "pytest",
+    "requests",
+    "faker",
+    "polars",
+    "pyarrow",
+    "psycopg2-binary",
+    "matplotlib",
 )
 # Third-party modules the suite's own files import that the project venv may lack; installed
 # beside it (appended to sys.path in the pytest subprocess, so the project's packages win).

@@ -61,6 +61,10 @@ Status = bool | tuple[dict[str, Any], Any]
 
 
 def _initialize_worker(table: AutoPopulate, jobs: Job | None, kwargs: dict[str, Any]) -> None:
+    # An idle worker ends at once on SIGTERM, as Pool.terminate() expects (the parent's handler,
+    # inherited by fork, raised inside the pool's queue lock and could leave the pool hanging);
+    # a key in progress still marks its job as an error (_call_populate1).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     process: Any = mp.current_process()
     process.table, process.jobs, process.populate_kwargs = table, jobs, kwargs
     table.connection.connect()  # the parent closed it before forking
@@ -68,7 +72,8 @@ def _initialize_worker(table: AutoPopulate, jobs: Job | None, kwargs: dict[str, 
 
 def _call_populate1(key: dict[str, Any]) -> Status:
     process: Any = mp.current_process()
-    return process.table._populate1(key, process.jobs, **process.populate_kwargs)
+    with _sigterm_as_exit():
+        return process.table._populate1(key, process.jobs, **process.populate_kwargs)
 
 
 @contextlib.contextmanager

@@ -368,6 +368,8 @@ class Connection:
             cursor.execute(sql, tuple(params))
         except Exception as err:
             error = self._translate(err)
+            if error is err:
+                raise
             if not isinstance(error, LostConnectionError):
                 raise error from err
             if self._in_transaction:

@@ -321,24 +321,24 @@ def _publish_all(staged: _Staged, emit: Emitter) -> dict[str, OutputResult]:
     total = sum(t.count for t in staged.plan.tables)
     for i, (output, writer, written) in enumerate(staged.outputs):
         rows = sum(r.rows for r in written.values())
-        try:
+        try:  # a failing progress callback (a closed pipe) too leaves no staged output behind
             emit(output.name, Phase.PUBLISHING, rows, total)
             writer.publish()
+            results[output.name] = OutputResult(
+                output.name, writer.describe(), rows, {k: r.rows for k, r in written.items()}
+            )
+            emit(output.name, Phase.PUBLISHED, rows, total)
         except BaseException as err:
-            rest = staged.outputs[i:]
+            rest = staged.outputs[i + 1 if output.name in results else i :]
             for _, other, _ in rest:
                 other.abort()
             done = ", ".join(results) or "none"
-            left = ", ".join(o.name for o, _, _ in rest)
+            left = ", ".join(o.name for o, _, _ in rest) or "none"
             reason = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
             raise SubsetError(
                 f"publishing output '{output.name}' failed ({reason}); published: {done}; "
                 f"not published: {left}"
             ) from None
-        results[output.name] = OutputResult(
-            output.name, writer.describe(), rows, {k: r.rows for k, r in written.items()}
-        )
-        emit(output.name, Phase.PUBLISHED, rows, total)
     return results
 
 

@@ -21,6 +21,7 @@ from datajoint_core.graph.sql import sample_condition
 from datajoint_core.graph.subset import Status
 from datajoint_core.naming import tier_of
 
+from .errors import SubsetError
 from .recipe import Location, Recipe, RecipeError, Restriction
 from .sqlcheck import order_names
 
@@ -131,7 +132,21 @@ def build_plan(recipe: Recipe, connection: Connection) -> Plan:
         steps.append(Step(restriction, display, rows))
     plan = _plan(recipe, connection, diagram)
     plan.steps = steps
+    _check_names(plan)
     return plan
+
+
+def _check_names(plan: Plan) -> None:
+    """Outputs, manifests and messages name tables by class: two tables of one class name
+    (``#stimulus`` and ``stimulus`` in one schema) cannot both be in a subset."""
+    seen: dict[str, PlanTable] = {}
+    for table in plan.tables:
+        other = seen.setdefault(table.display, table)
+        if other is not table:
+            raise SubsetError(
+                f"{table.display} names two tables, {other.key} and {table.key}: leave one "
+                "out with `exclude`"
+            )
 
 
 def _check_schemas(recipe: Recipe, connection: Connection) -> None:

@@ -136,7 +136,7 @@ class OutputType(Enum):
 class ConnectionSpec:
     """A database to read or write: a server (host...) or an embedded PostgreSQL directory."""
 
-    backend: str | None
+    backend: str
     host: str | None
     port: int | None
     user: str | None
@@ -582,8 +582,7 @@ def _build_recipe(doc: _Document, data: Any, text: str) -> Recipe:
     items = doc.items(_get(top, "restrictions", []), "restrictions")
     used = {schema for _, item in items if (schema := _schema_part(item)) is not None}
     restrictions = tuple(
-        _restriction(doc, item, path, schemas, used, source.backend or "postgresql")
-        for path, item in items
+        _restriction(doc, item, path, schemas, used, source.backend) for path, item in items
     )
     recipe = Recipe(
         path=doc.file,
@@ -690,8 +689,7 @@ def _password(doc: _Document, value: Any, path: str, backend: str) -> str | None
     raw = doc.raw.get(path, value)
     literal = isinstance(raw, str) and _REFERENCE.sub(_only_variable, raw)
     if not isinstance(raw, str) or literal:
-        variables = facts(backend).password_variables if backend in ALIASES else ("PASSWORD",)
-        names = " or ".join(f"${{{v}}}" for v in variables)
+        names = " or ".join(f"${{{v}}}" for v in facts(backend).password_variables)
         message = f"a literal password is refused: pass it through the environment, e.g. {names}"
         raise doc.at(path).error(message)
     return str(value)

@@ -269,7 +269,7 @@ class InstanceWriter:
         renames = aside + [
             (t.schema, t.load_name, t.table) for t in targets if t.load_name != t.table
         ]
-        written = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        written = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
         document = json.dumps(self._manifest, default=str)
         if not conn.in_transaction:
             conn.start_transaction()

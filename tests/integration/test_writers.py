@@ -390,23 +390,30 @@ def test_staging_refuses_an_incomplete_subset(
     assert not any(conn.fetchall(conn.adapter.schema_exists_sql(), (s,)) for s in mapping.values())
 
 
+@pytest.mark.parametrize("count", [False, True])
 @pytest.mark.parametrize("distinct", [False, True])
 def test_orphans_sql_finds_a_row_without_its_parent(
-    inst: dj.Instance, schema_name: str, distinct: bool
+    inst: dj.Instance, schema_name: str, distinct: bool, count: bool
 ) -> None:
-    """The staging loader's foreign-key check (both forms), with NULL keys referencing nothing."""
+    """The foreign-key check of the staging loader and `verify` (every form), with hostile
+    names, and NULL keys that reference nothing."""
     conn = inst.connection
     adapter = conn.adapter
+    q = adapter.quote
     conn.execute(adapter.create_schema_sql(schema_name))
-    parent, child = adapter.full_name(schema_name, "p"), adapter.full_name(schema_name, "c")
-    conn.execute(f"CREATE TABLE {parent} (a int NOT NULL, b int NOT NULL, PRIMARY KEY (a, b))")
-    conn.execute(f"CREATE TABLE {child} (id int NOT NULL PRIMARY KEY, a int, b int)")
+    parent = adapter.full_name(schema_name, 'p`"; x')
+    child = adapter.full_name(schema_name, "c`'\"")
+    a, b = 'a"b', "c`d"
+    key = f"{q(a)} int NOT NULL, {q(b)} int NOT NULL, PRIMARY KEY ({q(a)}, {q(b)})"
+    conn.execute(f"CREATE TABLE {parent} ({key})")
+    conn.execute(f"CREATE TABLE {child} (id int NOT NULL PRIMARY KEY, {q(a)} int, {q(b)} int)")
     conn.execute(f"INSERT INTO {parent} VALUES (1, 1), (1, 2)")
     conn.execute(f"INSERT INTO {child} VALUES (1, 1, 1), (2, 1, 2), (3, 1, 2), (4, NULL, 7)")
-    sql = adapter.orphans_sql(child, parent, [("a", "a"), ("b", "b")], distinct)
-    assert conn.fetchall(sql) == []  # NULL keys reference no row, and need none
-    conn.execute(f"INSERT INTO {child} VALUES (5, 2, 1)")
-    assert len(conn.fetchall(sql)) == 1
+    sql = adapter.orphans_sql(child, parent, [(a, a), (b, b)], distinct, count)
+    assert conn.fetchall(sql) == ([(0,)] if count else [])  # NULL keys reference no row
+    conn.execute(f"INSERT INTO {child} VALUES (5, 2, 1), (6, 2, 1)")
+    found = conn.fetchall(sql)
+    assert int(found[0][0]) == (1 if distinct else 2) if count else len(found) == 1
 
 
 def test_the_insert_fallback_copies_every_type(
