@@ -1,15 +1,18 @@
 """``python -m subsetter`` is the ``subset`` command; :func:`entry` is its console script.
 
-Until the command is ready to clean up after itself, Ctrl-C or SIGTERM just ends the process,
-quietly (no traceback from an interrupted import).
+Until the command is ready to clean up after itself (it has opened nothing yet), Ctrl-C or
+SIGTERM ends the process at once with one line: no traceback from an interrupted import.
 """
 
 import _signal  # the C module: installed before ``signal``'s own (slower) import can be hit
+import os
 import sys
 
 
 def _quiet(signum: int, frame: object) -> None:
-    raise SystemExit(130 if signum == _signal.SIGINT else 143)
+    interrupted = signum == _signal.SIGINT
+    os.write(2, b"Interrupted.\n" if interrupted else b"Terminated.\n")
+    os._exit(130 if interrupted else 143)
 
 
 _signal.signal(_signal.SIGINT, _quiet)
