@@ -51,11 +51,13 @@ def _unraisable(hook: Callable[[Any], object]) -> Callable[[Any], object]:
 
     def on_unraisable(unraisable: Any) -> object:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            import _thread
+            import threading
 
-            _thread.interrupt_main(
-                signal.SIGTERM if signal.SIGTERM in _SIGNALLED else signal.SIGINT
-            )
+            again = signal.SIGTERM if signal.SIGTERM in _SIGNALLED else signal.SIGINT
+            main = threading.main_thread().ident
+            # the signal again, to the main thread (it wakes a blocking read), from another
+            # thread once this hook has returned (raised in the hook, it would be lost again)
+            threading.Timer(0.01, signal.pthread_kill, (main, again)).start()
             return None
         return hook(unraisable)
 

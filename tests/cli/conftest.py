@@ -85,3 +85,21 @@ def demo_schemas(inst: Any) -> Iterator[tuple[str, str, str]]:
         conn.cancel_transaction()
     for name in reversed(names):  # dependants first
         conn.execute(conn.adapter.drop_schema_sql(name))
+
+
+@pytest.fixture
+def demo_tmp() -> Iterator[Path]:
+    """A temporary directory for an embedded server, outside pytest's own: run as root, the server
+    runs as the OS user ``pgserver``, and every pytest session resets pytest's directory to mode
+    0700 (another session starting would lock the server out). Servers left there are stopped."""
+    import shutil
+    import tempfile
+
+    from datajoint_core.embedded import stop_embedded
+
+    path = Path(tempfile.mkdtemp(prefix="subset-test-"))
+    path.chmod(0o755)
+    yield path
+    for pid_file in path.rglob("postmaster.pid"):
+        stop_embedded(pid_file.parent)
+    shutil.rmtree(path, ignore_errors=True)

@@ -21,7 +21,9 @@ def _wait_for(process: subprocess.Popen[str], text: str, lines: list[str]) -> No
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = process.stdout.readline()
-        assert line, f"the demo ended before {text!r}: {lines}"
+        if not line:
+            stderr = process.stderr.read() if process.stderr else ""
+            pytest.fail(f"the demo ended before {text!r}: {lines} {stderr}")
         lines.append(line)
         if text in line:
             return
@@ -37,9 +39,9 @@ def _wait_for(process: subprocess.Popen[str], text: str, lines: list[str]) -> No
     ],
 )
 def test_an_interrupted_demo_stops_its_server(
-    tmp_path: Path, moment: str, sig: int, code: int
+    demo_tmp: Path, moment: str, sig: int, code: int
 ) -> None:
-    demo = tmp_path / "demo"
+    demo = demo_tmp / "demo"
     process = subprocess.Popen(
         [sys.executable, "-m", "subsetter", "demo", "--dir", str(demo)],
         stdout=subprocess.PIPE,

@@ -97,3 +97,29 @@ def test_ctrl_c_early_in_a_run_is_one_line(
         assert _listing(tmp_path) == ["recipe.yaml"], case  # nothing, not even a temporary
         interrupted += 1
     assert interrupted >= len(DELAYS) // 2, "the runs ended before the signals"
+
+
+FINALIZER = """\
+import signal, sys, time
+from subsetter import cli
+
+signal.signal(signal.SIGINT, cli._on_signal)  # as cli.main() installs them
+sys.unraisablehook = cli._unraisable(sys.unraisablehook)
+
+class Connection:
+    def __del__(self):
+        raise KeyboardInterrupt  # a Ctrl-C landing in a finalizer, as in pymysql's __del__
+
+Connection()
+try:
+    time.sleep(10)
+    print("lost")
+except KeyboardInterrupt:
+    print("delivered")
+"""
+
+
+def test_a_ctrl_c_swallowed_by_a_finalizer_is_delivered_again() -> None:
+    done = subprocess.run([sys.executable, "-c", FINALIZER], capture_output=True, text=True)
+    assert done.stdout.strip() == "delivered", done.stdout + done.stderr
+    assert "Exception ignored" not in done.stderr, done.stderr
