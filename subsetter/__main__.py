@@ -5,14 +5,14 @@ SIGTERM ends the process at once with one line: no traceback from an interrupted
 """
 
 import _signal  # the C module: installed before ``signal``'s own (slower) import can be hit
-import os
 import sys
+from os import _exit, write
 
 
 def _quiet(signum: int, frame: object) -> None:
     interrupted = signum == _signal.SIGINT
-    os.write(2, b"Interrupted.\n" if interrupted else b"Terminated.\n")
-    os._exit(130 if interrupted else 143)
+    write(2, b"Interrupted.\n" if interrupted else b"Terminated.\n")
+    _exit(130 if interrupted else 143)  # nothing is open yet: no clean-up to run
 
 
 _signal.signal(_signal.SIGINT, _quiet)

@@ -27,9 +27,33 @@ class Terminated(KeyboardInterrupt):
 # The signals received. One may reach a library that raises its own exception instead (DuckDB:
 # "RuntimeError: Query interrupted"), or land in a finalizer that swallows it (pymysql's __del__).
 _SIGNALLED: list[int] = []
+_IMPORTING = ("importlib._bootstrap", "importlib._bootstrap_external")
+
+
+def _importing(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_globals.get("__name__") in _IMPORTING:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _again(signum: int) -> None:
+    """Send ``signum`` to the main thread again, soon, from another thread (it wakes a blocking
+    read there; sent from a handler or hook, it would land in that handler or hook)."""
+    import threading
+
+    main = threading.main_thread().ident
+    assert main is not None
+    threading.Timer(0.02, signal.pthread_kill, (main, signum)).start()
 
 
 def _on_signal(signum: int, frame: Any) -> None:
+    if _importing(frame):
+        # never raised inside an import: a C extension's set-up may abort the process on an
+        # exception (DuckDB's nanobind: "Critical nanobind error"); sent again until it is done
+        _again(signum)
+        return
     _SIGNALLED.append(signum)
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
@@ -42,6 +66,10 @@ def _interrupted(err: BaseException | None = None, detail: str = "") -> NoReturn
     """Say, in one line, that the command was interrupted; exit 130 (143 for SIGTERM)."""
     code = _interrupt_code(err)
     _say(("Terminated" if code == 143 else "Interrupted") + detail)
+    # A KeyboardInterrupt that escaped code run by exec() or eval() of a string (dataclasses and
+    # namedtuple build methods so) marks CPython to kill itself with SIGINT at exit, whatever
+    # the exit code; the next exec() of a string clears that mark.
+    exec("")
     sys.exit(code)
 
 
@@ -51,13 +79,7 @@ def _unraisable(hook: Callable[[Any], object]) -> Callable[[Any], object]:
 
     def on_unraisable(unraisable: Any) -> object:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            import threading
-
-            again = signal.SIGTERM if signal.SIGTERM in _SIGNALLED else signal.SIGINT
-            main = threading.main_thread().ident
-            # the signal again, to the main thread (it wakes a blocking read), from another
-            # thread once this hook has returned (raised in the hook, it would be lost again)
-            threading.Timer(0.01, signal.pthread_kill, (main, again)).start()
+            _again(signal.SIGTERM if signal.SIGTERM in _SIGNALLED else signal.SIGINT)
             return None
         return hook(unraisable)
 
