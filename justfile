@@ -1,7 +1,7 @@
 # Common tasks. `just --list` shows them.
 venv := ".venv"
 
-# Run the demo: an embedded PostgreSQL, a lab pipeline, a recipe to Parquet and DuckDB
+# Run the demo in ./subset-demo/: an embedded PostgreSQL (stopped after), a lab pipeline, its recipe
 demo:
     {{venv}}/bin/subset demo
 

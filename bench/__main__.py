@@ -1,6 +1,7 @@
 """``python -m bench [BENCH] [--backend B] [--scale S]``; BENCH: stream, insert, preview,
-export, writers, delete, all (the default), diamonds or mysql_readers (how to read MySQL into
-Arrow: the measurement behind the MySQL export path).
+export, writers, delete, startup, all (the default), diamonds or mysql_readers (how to read
+MySQL into Arrow: the measurement behind the MySQL export path). ``startup`` (how fast
+``subset --help`` and ``subset validate`` start) needs no database and runs once, not per backend.
 
 Prints a table of medians, same-run ratios and targets, and records them in
 ``bench/results/latest.json``: the benches run replace their earlier entries, the others stay.
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import delete, diamonds, export, insert, mysql_readers, preview, stream, writers
+from . import delete, diamonds, export, insert, mysql_readers, preview, startup, stream, writers
 from .common import Result, table
 from .data import BACKENDS, connect, ensure_lab
 
@@ -37,8 +38,10 @@ BENCHES: dict[str, tuple[Callable[..., list[Result]], int]] = {
     "delete": (delete.run, 5),  # last: it churns the tables (each run rolled back)
     "diamonds": (diamonds.run, 3),  # a prototype for graph/sql.py, not part of "all"
     "mysql_readers": (mysql_readers.run, 3),  # MySQL only, not part of "all"
+    "startup": (startup.run, 15),  # subset --help / validate start-up (issue 12), no database
 }
-ALL = ["stream", "insert", "preview", "export", "writers", "delete"]
+ALL = ["stream", "insert", "preview", "export", "writers", "delete", "startup"]
+NO_DATABASE = {"startup"}  # run once, as backend "none"
 DIAGNOSES: dict[str, Callable[[str, float], str]] = {
     "preview": preview.explain,
     "delete": delete.breakdown,
@@ -104,12 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("datajoint_core").setLevel(logging.WARNING)
     backends = list(BACKENDS) if args.backend == "both" else [args.backend]
     names = ALL if args.bench == "all" else [args.bench]
-    environment = _environment(backends)
+    database = [name for name in names if name not in NO_DATABASE]
+    environment = _environment(backends if database else [])
     results: list[Result] = []
     diagnoses: dict[str, str] = {}
-    for backend in backends:
-        ensure_lab(connect(backend), args.scale)
-        for name in names:
+    runs = [(backend, database) for backend in backends if database]
+    runs.append(("none", [name for name in names if name in NO_DATABASE]))
+    for backend, benches in runs:
+        if benches and backend != "none":
+            ensure_lab(connect(backend), args.scale)
+        for name in benches:
             run, repeats = BENCHES[name]
             for attempt in (1, 2):  # once more on a failure: tests running alongside kill
                 logging.info("bench %s on %s ...", name, backend)  # idle connections

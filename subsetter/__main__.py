@@ -1,15 +1,18 @@
 """``python -m subsetter`` is the ``subset`` command; :func:`entry` is its console script.
 
-Until the command is ready to clean up after itself, Ctrl-C or SIGTERM just ends the process,
-quietly (no traceback from an interrupted import).
+Until the command is ready to clean up after itself (it has opened nothing yet), Ctrl-C or
+SIGTERM ends the process at once with one line: no traceback from an interrupted import.
 """
 
 import _signal  # the C module: installed before ``signal``'s own (slower) import can be hit
 import sys
+from os import _exit, write
 
 
 def _quiet(signum: int, frame: object) -> None:
-    raise SystemExit(130 if signum == _signal.SIGINT else 143)
+    interrupted = signum == _signal.SIGINT
+    write(2, b"Interrupted.\n" if interrupted else b"Terminated.\n")
+    _exit(130 if interrupted else 143)  # nothing is open yet: no clean-up to run
 
 
 _signal.signal(_signal.SIGINT, _quiet)

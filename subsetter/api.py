@@ -1,8 +1,11 @@
 """The library surface of the subsetter: validate, preview, run, diagram, clean, load, verify.
 
 >>> from subsetter import api
->>> result = api.run("recipes/demo.yaml")            # doctest: +SKIP
+>>> result = api.run("subset-demo/demo.yaml")        # doctest: +SKIP
 >>> result.outputs["parquet"].location               # doctest: +SKIP
+
+``datajoint_core`` and the modules that need it are imported by the functions that use them, so
+that ``validate`` (and ``subset validate``) start fast.
 """
 
 from __future__ import annotations
@@ -15,14 +18,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-import datajoint_core as dj
-
-from .connect import connect, target_instance
 from .errors import Hints, SubsetError
-from .guard import Action, Permit, Source, permit
-from .plan import Plan, PlanTable, build_plan
 from .progress import Emitter, Phase, ProgressEvent
 from .recipe import (
+    ConnectionSpec,
     Output,
     OutputType,
     Recipe,
@@ -34,6 +33,10 @@ from .recipe import (
 if TYPE_CHECKING:
     import pyarrow
 
+    import datajoint_core as dj
+
+    from .guard import Permit, Source
+    from .plan import Plan, PlanTable
     from .writers.base import TableMeta, TableResult, Writer
 
 logger = logging.getLogger("subsetter")
@@ -55,6 +58,15 @@ class RunResult:
     outputs: dict[str, OutputResult]
 
 
+def connect(
+    spec: ConnectionSpec, recipe: Recipe | None = None, *, role: str = "source", **overrides: Any
+) -> dj.Instance:
+    """An Instance for a recipe connection: :func:`subsetter.connect.connect`."""
+    from . import connect as connections
+
+    return connections.connect(spec, recipe, role=role, **overrides)
+
+
 # -- validate, preview -------------------------------------------------------------------------
 
 
@@ -69,6 +81,10 @@ def validate(path: str | os.PathLike[str]) -> Recipe:
 
 
 def _plan(recipe: Recipe, connection: dj.Connection) -> Plan:
+    import datajoint_core as dj
+
+    from .plan import build_plan
+
     try:
         return build_plan(recipe, connection)
     except RecipeError:
@@ -79,6 +95,7 @@ def _plan(recipe: Recipe, connection: dj.Connection) -> Plan:
 
 def preview(path: str | os.PathLike[str] | Recipe) -> Plan:
     """The tables of the subset with their row counts (read inside one snapshot)."""
+
     recipe = recipe_of(path)
     inst = connect(recipe.source, recipe)
     try:
@@ -92,6 +109,7 @@ def diagram(path: str | os.PathLike[str] | Recipe, fmt: str = "mermaid") -> str:
     """The restricted pipeline with counts, as Mermaid, DOT or SVG text."""
     from dataclasses import replace
 
+    import datajoint_core as dj
     from datajoint_core.graph import render
     from datajoint_core.graph.subset import Status
 
@@ -129,6 +147,7 @@ def diagram(path: str | os.PathLike[str] | Recipe, fmt: str = "mermaid") -> str:
 
 
 def table_meta(connection: dj.Connection, table: PlanTable) -> tuple[TableMeta, dj.FreeTable]:
+    import datajoint_core as dj
     from datajoint_core.fetch import arrow_schema
 
     from .writers.base import ForeignKeyMeta, TableMeta
@@ -190,6 +209,8 @@ def file_writer(recipe: Recipe, output: Output) -> Writer:
 
 def staging_permit(recipe: Recipe, output: Output, source: Source) -> tuple[dj.Instance, Permit]:
     """Connect to a staging output and ask the guard for its schemas (checked, locked)."""
+    from .guard import Action, permit
+
     assert output.connection is not None
     target = connect(output.connection, recipe, role="target")
     try:
@@ -227,6 +248,9 @@ def run(
     ``progress`` receives a :class:`~subsetter.progress.ProgressEvent` as each output is read,
     committed and published (from reader threads too, one at a time).
     """
+    import datajoint_core as dj
+
+    from .guard import Source
     from .writers.instance import InstanceWriter
 
     emit = Emitter(progress)
@@ -345,6 +369,8 @@ def _publish_all(staged: _Staged, emit: Emitter) -> dict[str, OutputResult]:
 @contextlib.contextmanager
 def _snapshot(conn: dj.Connection, jobs: int) -> Iterator[list[dj.Connection]]:
     """``jobs`` connections in one read-only snapshot (``conn`` first), or ``conn`` alone."""
+    import datajoint_core as dj
+
     with contextlib.ExitStack() as stack:
         group: list[dj.Connection] | None = None
         if jobs > 1:
@@ -412,6 +438,9 @@ def load(
     """Load a Parquet directory or DuckDB file into a database (``subset load``), through the
     guard: never over the snapshot's own source schemas, only into schemas the tool created
     (or adopts with ``adopt=True``)."""
+    import datajoint_core as dj
+
+    from .connect import target_instance
     from .load import load_snapshot
 
     inst = target if isinstance(target, dj.Instance) else target_instance(target)
@@ -458,7 +487,10 @@ def verify(
     >>> [c for c in verify("recipes/demo.yaml") if not c.ok]      # doctest: +SKIP
     []
     """
+    import datajoint_core as dj
+
     from . import verify as checks
+    from .connect import target_instance
 
     if isinstance(target, dj.Instance):
         return checks.verify_instance(target, schemas)
@@ -498,6 +530,8 @@ def _verify_file(text: str) -> list[Any]:
 
 def _verify_recipe(recipe: Recipe, output: str | None) -> list[Any]:
     """The checks of the recipe's outputs, each named by its output."""
+    import datajoint_core as dj
+
     from . import verify as checks
 
     chosen = [recipe.output(output)] if output else list(recipe.outputs)
@@ -535,6 +569,8 @@ def clean(
     confirm: Callable[[str], bool] = lambda summary: False,
 ) -> str:
     """Remove the recipe's rows (cascading) from its staging output, or drop its schemas."""
+    import datajoint_core as dj
+
     from .clean import clean_staging
 
     recipe = recipe_of(path)

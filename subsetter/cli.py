@@ -8,10 +8,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -22,16 +24,66 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is (temporary outputs removed), then exit 143."""
 
 
-_TERMINATED: list[int] = []  # the signal may reach a library that raises its own exception
+# The signals received. One may reach a library that raises its own exception instead (DuckDB:
+# "RuntimeError: Query interrupted"), or land in a finalizer that swallows it (pymysql's __del__).
+_SIGNALLED: list[int] = []
+_IMPORTING = ("importlib._bootstrap", "importlib._bootstrap_external")
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    _TERMINATED.append(signum)
-    raise Terminated()
+def _importing(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_globals.get("__name__") in _IMPORTING:
+            return True
+        frame = frame.f_back
+    return False
 
 
-def _interrupt_code(err: BaseException | None) -> int:
-    return 143 if isinstance(err, Terminated) or _TERMINATED else 130
+def _again(signum: int) -> None:
+    """Send ``signum`` to the main thread again, soon, from another thread (it wakes a blocking
+    read there; sent from a handler or hook, it would land in that handler or hook)."""
+    import threading
+
+    main = threading.main_thread().ident
+    assert main is not None
+    threading.Timer(0.02, signal.pthread_kill, (main, signum)).start()
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    if _importing(frame):
+        # never raised inside an import: a C extension's set-up may abort the process on an
+        # exception (DuckDB's nanobind: "Critical nanobind error"); sent again until it is done
+        _again(signum)
+        return
+    _SIGNALLED.append(signum)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _interrupt_code(err: BaseException | None = None) -> int:
+    return 143 if isinstance(err, Terminated) or signal.SIGTERM in _SIGNALLED else 130
+
+
+def _interrupted(err: BaseException | None = None, detail: str = "") -> NoReturn:
+    """Say, in one line, that the command was interrupted; exit 130 (143 for SIGTERM)."""
+    code = _interrupt_code(err)
+    _say(("Terminated" if code == 143 else "Interrupted") + detail)
+    # A KeyboardInterrupt that escaped code run by exec() or eval() of a string (dataclasses and
+    # namedtuple build methods so) marks CPython to kill itself with SIGINT at exit, whatever
+    # the exit code; the next exec() of a string clears that mark.
+    exec("")
+    sys.exit(code)
+
+
+def _unraisable(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """``sys.unraisablehook``: a Ctrl-C swallowed by a finalizer ("Exception ignored in ...
+    __del__") is delivered again, to the main thread, instead of printed."""
+
+    def on_unraisable(unraisable: Any) -> object:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            _again(signal.SIGTERM if signal.SIGTERM in _SIGNALLED else signal.SIGINT)
+            return None
+        return hook(unraisable)
+
+    return on_unraisable
 
 
 class RecipeProblem(click.UsageError):
@@ -42,53 +94,102 @@ class RecipeProblem(click.UsageError):
 
 
 def _handle_errors(func: F) -> F:
-    """Turn expected failures into clean messages; ``--debug`` shows tracebacks."""
+    """Turn expected failures into clean messages; ``--debug`` shows tracebacks.
+
+    The error classes are imported only when an error happens: ``datajoint_core`` is heavy, and
+    ``subset validate`` should not pay for it."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from datajoint_core.errors import DataJointError
-
-        from .api import SubsetError
-        from .recipe import RecipeError
-
         debug = click.get_current_context().find_root().params.get("debug", False)
         try:
             return func(*args, **kwargs)
         except (click.ClickException, click.Abort):
             raise
-        except RecipeError as err:
-            if debug:
-                raise
-            raise RecipeProblem(str(err)) from None
-        except (SubsetError, DataJointError, OSError) as err:
-            if debug:
-                raise
-            # one line, for logs and people alike (server messages carry DETAIL / HINT lines)
-            raise click.ClickException(" ".join(str(err).split())) from None
         except KeyboardInterrupt as err:
             if debug:
                 raise
-            code = _interrupt_code(err)
-            what = "Terminated" if code == 143 else "Interrupted"
-            click.echo(f"{what}; nothing was published.", err=True)
-            sys.exit(code)
+            # a publishing step that is interrupted raises SubsetError, saying what it published
+            _interrupted(err, "; nothing was published.")
+        except Exception as err:
+            from .errors import SubsetError
+            from .recipe import RecipeError
+
+            if debug:
+                raise
+            if _SIGNALLED:  # a library's own exception for the signal
+                text = " ".join(str(err).split())
+                detail = f": {text}" if isinstance(err, SubsetError) else "; nothing was published."
+                _interrupted(None, detail)
+            if isinstance(err, RecipeError):
+                raise RecipeProblem(str(err)) from None
+            from datajoint_core.errors import DataJointError
+
+            if isinstance(err, (SubsetError, DataJointError, OSError)):
+                # one line, for logs and people alike (server messages carry DETAIL / HINT lines)
+                raise click.ClickException(" ".join(str(err).split())) from None
+            raise
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-@click.option("--verbose", "-v", is_flag=True, help="Log every query with its time.")
-@click.version_option(package_name="datajoint-subsetter")
-def cli(debug: bool, verbose: bool) -> None:
-    """Write small, complete, correct slices of a DataJoint database.
+_SAID: list[str] = []  # what was said about an interruption (said once)
 
-    Example: subset run recipes/demo.yaml
-    """
+
+def _say(line: str) -> None:
+    """Say how the command ended, once: a second signal during cleanup adds nothing."""
+    if not _SAID:
+        _SAID.append(line)
+        click.echo(line, err=True)
+
+
+def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if verbose:
         logging.getLogger("datajoint_core.sql").setLevel(logging.DEBUG)
         logging.getLogger("subsetter").setLevel(logging.INFO)
+
+
+def _global_flag(name: str, *decls: str, help: str) -> click.Option:
+    """A flag of the group that is also accepted after the subcommand (``subset run r.yaml
+    --debug``): it sets the group's parameter, as if given before the subcommand."""
+
+    def given(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.find_root().params[name] = True
+            if name == "verbose":
+                _configure_logging(verbose=True)
+
+    return click.Option(
+        [f"--{name}", *decls], is_flag=True, expose_value=False, callback=given, help=help
+    )
+
+
+DEBUG_HELP = "Show tracebacks of errors."
+VERBOSE_HELP = "Log every query with its time."
+
+
+class _Group(click.Group):
+    """The ``subset`` group: every subcommand also takes the global flags."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params += [
+            _global_flag("debug", help=DEBUG_HELP),
+            _global_flag("verbose", "-v", help=VERBOSE_HELP),
+        ]
+        super().add_command(cmd, name)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help=DEBUG_HELP + " (Also after the subcommand.)")
+@click.option("--verbose", "-v", is_flag=True, help=VERBOSE_HELP + " (Also after the subcommand.)")
+@click.version_option(package_name="datajoint-subsetter")
+def cli(debug: bool, verbose: bool) -> None:
+    """Write small, complete, correct slices of a DataJoint database.
+
+    Example: subset demo
+    """
+    _configure_logging(verbose)
 
 
 @cli.command()
@@ -381,33 +482,91 @@ def verify(target: str, output: str | None, schemas: tuple[str, ...], as_json: b
         sys.exit(1)
 
 
+def _self_command() -> str:
+    """This ``subset``, runnable without an activated venv: the full path of the console script
+    that runs, or of the one next to this interpreter, else ``python -m subsetter``."""
+    names = ("subset", "subset.exe")
+    script = Path(sys.argv[0])
+    if script.name not in names or not script.is_file():
+        script = Path(sys.executable).parent / "subset"
+    if script.is_file():
+        return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m subsetter"
+
+
 @cli.command()
 @click.option(
-    "--dir", "directory", default=".subset/pg", show_default=True, help="Embedded server data."
+    "--dir",
+    "directory",
+    default="subset-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the demo keeps everything: the server (pg/), the recipe, the outputs.",
 )
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="Leave the embedded PostgreSQL running, for preview, diagram and run on DIR/demo.yaml.",
+)
+@click.option("--stop", is_flag=True, help="Stop the embedded PostgreSQL of DIR, and exit.")
 @_handle_errors
-def demo(directory: str) -> None:
+def demo(directory: str, keep_running: bool, stop: bool) -> None:
     """Start an embedded PostgreSQL, declare a lab pipeline, and run the demo recipe.
 
-    Writes Parquet and DuckDB under ./subset-demo/. No database server is needed.
+    Writes the recipe, Parquet and DuckDB under ./subset-demo/ (--dir), next to the server's
+    data. No database server is needed. The server is stopped at the end, also when
+    interrupted, unless --keep-running (or it was running before); --stop stops it.
 
-    Example: subset demo
+    Example: subset demo --keep-running
     """
+    me = _self_command()
+    server = Path(directory) / "pg"
+    stop_command = f"{me} demo --stop --dir {shlex.quote(str(Path(directory).absolute()))}"
+    if stop:
+        from datajoint_core.embedded import stop_embedded
+
+        if stop_embedded(server):
+            click.echo(f"stopped the embedded PostgreSQL in {server}")
+        else:
+            click.echo(f"no embedded PostgreSQL runs in {server}")
+        return
     from .demo import run_demo
 
-    run_demo(directory, echo=click.echo, show_plan=_print_plan)
+    made = run_demo(directory, keep_running=keep_running, echo=click.echo, show_plan=_print_plan)
+    recipe = shlex.quote(str(made.recipe))
+    if made.server_running:
+        why = "" if keep_running else " (it was running before the demo)"
+        click.echo(f"the embedded PostgreSQL in {server} keeps running{why}; stop it with:")
+        click.echo(f"  {stop_command}")
+        click.echo(f"next: {me} preview {recipe}")
+    else:
+        click.echo(f"stopped the embedded PostgreSQL in {server}")
+        click.echo(f"next: {me} verify {shlex.quote(str(Path(directory) / 'parquet'))}")
+        click.echo(f"  or: {me} demo --keep-running, then {me} preview {recipe}")
 
 
 def main() -> None:
-    """Run the command line; Ctrl-C exits 130 and SIGTERM 143, quietly, wherever they land
+    """Run the command line; Ctrl-C exits 130 and SIGTERM 143 with one line, wherever they land
     (inside a command, :func:`_handle_errors` cleans up and says what was published)."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    sys.unraisablehook = _unraisable(sys.unraisablehook)
+    code = 0
     try:
-        code = cli.main(standalone_mode=False)
+        result = cli.main(standalone_mode=False)
+        code = result if isinstance(result, int) else 0
     except click.ClickException as err:
         err.show()
-        sys.exit(err.exit_code)
-    except (click.Abort, KeyboardInterrupt) as err:
-        sys.exit(_interrupt_code(err.__cause__ if isinstance(err, click.Abort) else err))
-    sys.exit(code if isinstance(code, int) else 0)
+        code = err.exit_code
+    except click.Abort as err:  # click turns Ctrl-C and end-of-input in a prompt into Abort
+        if isinstance(err.__cause__, KeyboardInterrupt) or _SIGNALLED:
+            _interrupted(err.__cause__)
+        _say("Aborted.")
+        code = 1
+    except KeyboardInterrupt as err:
+        _interrupted(err)
+    finally:
+        # The work is done: a Ctrl-C while the interpreter exits changes nothing (and would
+        # otherwise meet the default handler Python restores as it shuts down).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)

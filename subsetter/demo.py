@@ -1,28 +1,40 @@
 """``subset demo``: an embedded PostgreSQL, a small realistic lab pipeline, the demo recipe.
 
 Three schemas (demo_lab, demo_ephys, demo_analysis) with lookups, parts, a renamed foreign key,
-several core types and some thirty thousand rows, generated deterministically.
+several core types and some thirty thousand rows, generated deterministically. Everything the
+demo makes lives in one directory: the server's data (``pg/``), the recipe (``demo.yaml``, a
+copy of the one shipped in the package) and the outputs (``parquet/``, ``demo.duckdb``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-import os
 import random
+import signal
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import datajoint_core as dj
 
 SCHEMAS = ("demo_lab", "demo_ephys", "demo_analysis")
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml"
+SERVER = "pg"  # the embedded server's data directory, inside the demo directory
 
 
-def declare(connection: dj.Connection) -> dict[str, Any]:
-    """Declare the demo pipeline (idempotent) and return its table classes."""
-    lab = dj.Schema("demo_lab", connection=connection)
+def recipe_text() -> str:
+    """The demo recipe, as shipped in the package (``subsetter/recipes/demo.yaml``)."""
+    return (resources.files("subsetter") / "recipes" / "demo.yaml").read_text(encoding="utf-8")
+
+
+def declare(connection: dj.Connection, schemas: Sequence[str] = SCHEMAS) -> dict[str, Any]:
+    """Declare the demo pipeline (idempotent) in the three ``schemas`` (lab, ephys, analysis)
+    and return its table classes."""
+    lab_name, ephys_name, analysis_name = schemas
+    lab = dj.Schema(lab_name, connection=connection)
 
     @lab
     class Subject(dj.Manual):
@@ -75,7 +87,7 @@ def declare(connection: dj.Connection) -> dict[str, Any]:
             kind : varchar(16)
             """
 
-    ephys = dj.Schema("demo_ephys", connection=connection)
+    ephys = dj.Schema(ephys_name, connection=connection)
 
     @ephys
     class Probe(dj.Lookup):
@@ -116,7 +128,7 @@ def declare(connection: dj.Connection) -> dict[str, Any]:
             spike_times : <blob>
             """
 
-    analysis = dj.Schema("demo_analysis", connection=connection)
+    analysis = dj.Schema(analysis_name, connection=connection)
 
     @analysis
     class Tuning(dj.Computed):
@@ -197,34 +209,68 @@ def _is_part(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, dj.Part) and value is not dj.Part
 
 
+@dataclass
+class Demo:
+    """What the demo made, and the state it left the server in."""
+
+    directory: Path
+    recipe: Path
+    result: Any  # api.RunResult
+    server_running: bool  # left running (asked for, or running before the demo)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold Ctrl-C / SIGTERM until the block is done (delivered right after it)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def run_demo(
     directory: str,
     *,
+    keep_running: bool = False,
     echo: Callable[[str], None] = print,
     show_plan: Callable[[Any], None] | None = None,
-) -> Any:
-    """Start the embedded server, declare and fill the pipeline, run the demo recipe."""
-    from datajoint_core.embedded import embedded_instance
+) -> Demo:
+    """Start the embedded server in ``directory``/pg, declare and fill the pipeline, write the
+    demo recipe to ``directory``/demo.yaml and run it; stop the server again (also when
+    interrupted) unless ``keep_running`` or it was running before."""
+    from datajoint_core.embedded import embedded_instance, embedded_running, stop_embedded
 
     from . import api
-    from .recipe import parse_recipe
 
-    echo(f"starting the embedded PostgreSQL in {directory} ...")
-    inst = embedded_instance(directory, safemode=False)
+    root = Path(directory)
+    server = root / SERVER
+    recipe = root / "demo.yaml"
+    root.mkdir(parents=True, exist_ok=True)
+    was_running = embedded_running(server)
+    stop = not (keep_running or was_running)
     try:
-        tables = declare(inst.connection)
-        populate(tables)
-        parts = [p for c in tables.values() for p in vars(c).values() if _is_part(p)]
-        total = sum(len(cls()) for cls in [*tables.values(), *parts])
-        echo(f"demo pipeline: schemas {', '.join(SCHEMAS)}, {total:,} rows")
+        echo(f"starting the embedded PostgreSQL in {server} ...")
+        inst = embedded_instance(server, safemode=False)
+        try:
+            tables = declare(inst.connection)
+            populate(tables)
+            parts = [p for c in tables.values() for p in vars(c).values() if _is_part(p)]
+            total = sum(len(cls()) for cls in [*tables.values(), *parts])
+            echo(f"demo pipeline: schemas {', '.join(SCHEMAS)}, {total:,} rows")
+        finally:
+            inst.close()
+        recipe.write_text(recipe_text(), encoding="utf-8")
+        echo(f"running the recipe {recipe} ...")
+        result = api.run(str(recipe), on_plan=show_plan)
+        for name, out in result.outputs.items():
+            echo(f"{name}: {out.rows:,} rows in {len(out.tables)} tables -> {out.location}")
     finally:
-        inst.close()
-    text = RECIPE.read_text(encoding="utf-8")
-    text = text.replace("embedded: .subset/pg", f"embedded: {directory}")
-    recipe = parse_recipe(text, file=os.path.join(os.getcwd(), "demo.yaml"))
-    echo(f"running the recipe {RECIPE.name} ...")
-    result = api.run(recipe, on_plan=show_plan)
-    for name, out in result.outputs.items():
-        echo(f"{name}: {out.rows:,} rows in {len(out.tables)} tables -> {out.location}")
-    echo("next: subset verify subset-demo/parquet, or open subset-demo/demo.duckdb in duckdb")
-    return result
+        if stop:
+            with _uninterrupted():
+                stop_embedded(server)
+    return Demo(root, recipe, result, server_running=not stop)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,53 @@ def write_recipe(tmp_path: Path, server: Server, body: str, name: str = "recipe.
 @pytest.fixture
 def cli_env(server: Server) -> dict[str, str]:
     return {PASSWORD_VAR: server.password}
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once per session from a clean copy of the source."""
+    from .wheel import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture
+def wheel_bin(wheel: Path) -> Iterator[Path]:
+    """The ``bin`` directory of a venv with this session's wheel installed (not editable)."""
+    from .wheel import installed
+
+    with installed(wheel) as bindir:
+        yield bindir
+
+
+@pytest.fixture
+def demo_schemas(inst: Any) -> Iterator[tuple[str, str, str]]:
+    """Three fresh schema names (lab, ephys, analysis) for the demo pipeline, dropped after."""
+    import uuid
+
+    base = f"djtest_{uuid.uuid4().hex[:8]}"
+    names = (f"{base}_lab", f"{base}_ephys", f"{base}_analysis")
+    yield names
+    conn = inst.connection
+    if conn.in_transaction:
+        conn.cancel_transaction()
+    for name in reversed(names):  # dependants first
+        conn.execute(conn.adapter.drop_schema_sql(name))
+
+
+@pytest.fixture
+def demo_tmp() -> Iterator[Path]:
+    """A temporary directory for an embedded server, outside pytest's own: run as root, the server
+    runs as the OS user ``pgserver``, and every pytest session resets pytest's directory to mode
+    0700 (another session starting would lock the server out). Servers left there are stopped."""
+    import shutil
+    import tempfile
+
+    from datajoint_core.embedded import stop_embedded
+
+    path = Path(tempfile.mkdtemp(prefix="subset-test-"))
+    path.chmod(0o755)
+    yield path
+    for pid_file in path.rglob("postmaster.pid"):
+        stop_embedded(pid_file.parent)
+    shutil.rmtree(path, ignore_errors=True)

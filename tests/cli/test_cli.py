@@ -32,7 +32,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
 
 
 def test_validate_ok() -> None:
-    result = run_cli("validate", str(ROOT / "recipes" / "demo.yaml"))
+    result = run_cli("validate", str(ROOT / "subsetter" / "recipes" / "demo.yaml"))
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
 

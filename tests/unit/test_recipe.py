@@ -1,4 +1,5 @@
-"""Recipe parsing and validation: every example in recipes/ loads, every mistake is located."""
+"""Recipe parsing and validation: every example in recipes/ (and the demo's, shipped in the
+package) loads, every mistake is located."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ from subsetter.recipe import (
     resolve_path,
 )
 
-RECIPES = sorted((Path(__file__).parents[2] / "recipes").glob("*.yaml"))
+ROOT = Path(__file__).parents[2]
+DEMO = ROOT / "subsetter" / "recipes" / "demo.yaml"  # package data: `subset demo` runs it
+RECIPES = sorted([*(ROOT / "recipes").glob("*.yaml"), *DEMO.parent.glob("*.yaml")])
 
 # Line numbers below refer to this text.
 BASE = """\
@@ -117,20 +120,20 @@ def test_examples_document_every_key() -> None:
 
 
 def test_demo_recipe() -> None:
-    recipe = load_recipe(RECIPES[0].parent / "demo.yaml", env={})
-    assert recipe.source.embedded == ".subset/pg" and recipe.source.backend == "postgresql"
+    recipe = load_recipe(DEMO, env={})
+    assert recipe.source.embedded == "./pg" and recipe.source.backend == "postgresql"
     assert recipe.schemas == ("demo_lab", "demo_ephys", "demo_analysis")
     assert [r.table for r in recipe.restrictions] == ["demo_lab.Subject", "demo_lab.Session"]
     assert recipe.restrictions[0].where == {"species": "mouse"}
     assert recipe.prune and recipe.upstream is Upstream.ALL
     assert [(o.type, o.path) for o in recipe.outputs] == [
-        (OutputType.PARQUET, "./subset-demo/parquet"),
-        (OutputType.DUCKDB, "./subset-demo/demo.duckdb"),
+        (OutputType.PARQUET, "./parquet"),
+        (OutputType.DUCKDB, "./demo.duckdb"),
     ]
 
 
 def test_mysql_to_staging_recipe() -> None:
-    recipe = load_recipe(RECIPES[0].parent / "mysql-to-staging.yaml", env={"DJ_PASS": "s3cret"})
+    recipe = load_recipe(ROOT / "recipes" / "mysql-to-staging.yaml", env={"DJ_PASS": "s3cret"})
     assert recipe.source.backend == "mysql" and recipe.source.password == "s3cret"
     (staging,) = recipe.outputs
     assert staging.type is OutputType.INSTANCE and staging.if_exists is IfExists.REPLACE
@@ -140,7 +143,7 @@ def test_mysql_to_staging_recipe() -> None:
 
 
 def test_sample_and_top_recipe() -> None:
-    recipe = load_recipe(RECIPES[0].parent / "sample-and-top.yaml", env={"PGPORT": "6543"})
+    recipe = load_recipe(ROOT / "recipes" / "sample-and-top.yaml", env={"PGPORT": "6543"})
     top, sample = recipe.restrictions
     assert (top.limit, top.order_by, top.where) == (20, ("session_date DESC",), None)
     assert sample.sample == Sample(percent=10.0, seed=42)
