@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
-import networkx as nx
-
 from ..errors import DataJointError
 from ..naming import class_name, master_of, to_camel
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from ..catalog import Catalog
 
 
@@ -34,6 +34,8 @@ def build_graph(
     primary key is not exactly the key's columns: one parent row, many child rows) and
     ``nullable`` (a child column of the key may be NULL).
     """
+    import networkx as nx  # on first use: `import datajoint_core` stays light
+
     catalog = connection.catalog
     found = catalog.closure(schemas, downstream=downstream)
     graph = nx.MultiDiGraph()

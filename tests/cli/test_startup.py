@@ -25,9 +25,18 @@ entry()
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["validate", str(RECIPE)], ["demo", "--help"]])
-def test_start_up_imports_nothing_heavy(args: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (["--help"], ""),
+        # the backend facts and the restriction-string checker live in the core, whose own
+        # import is light (no networkx, numpy, pyarrow: they load on first use)
+        (["validate", str(RECIPE)], "datajoint_core"),
+        (["demo", "--help"], ""),
+    ],
+)
+def test_start_up_imports_nothing_heavy(args: list[str], allowed: str) -> None:
     probe = PROBE.format(heavy=HEAVY, args=args)
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines()[-1] == "loaded: ", done.stderr
+    assert done.stderr.splitlines()[-1] == f"loaded: {allowed}", done.stderr
