@@ -484,7 +484,7 @@ def verify(
     ``schemas`` are read there) or a recipe, whose every (or ``output``) output is checked
     where the recipe writes it, a staging output in its own schemas.
 
-    >>> [c for c in verify("recipes/demo.yaml") if not c.ok]      # doctest: +SKIP
+    >>> [c for c in verify("subset-demo/demo.yaml") if not c.ok]      # doctest: +SKIP
     []
     """
     import datajoint_core as dj

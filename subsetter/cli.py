@@ -198,7 +198,7 @@ def cli(debug: bool, verbose: bool) -> None:
 def validate(recipe: str) -> None:
     """Check a recipe without connecting to any database.
 
-    Example: subset validate recipes/demo.yaml
+    Example: subset validate subset-demo/demo.yaml
     """
     from . import api
 
@@ -263,7 +263,7 @@ def _print_plan(plan: Any) -> None:
 def preview(recipe: str, as_json: bool) -> None:
     """Show the tables of the subset, their row counts and what restricted each.
 
-    Example: subset preview recipes/demo.yaml --json
+    Example: subset preview subset-demo/demo.yaml --json
     """
     from . import api
 
@@ -302,7 +302,7 @@ def run(recipe: str, outputs: tuple[str, ...], as_json: bool, jobs: int) -> None
     "total", "elapsed" (seconds since the start)}, then {"event": "summary", "outputs":
     {name: {"location", "rows", "tables"}}, "elapsed"}.
 
-    Example: subset run recipes/demo.yaml --output parquet
+    Example: subset run subset-demo/demo.yaml --output parquet
     """
     import contextlib
     import time
@@ -348,7 +348,7 @@ def run(recipe: str, outputs: tuple[str, ...], as_json: bool, jobs: int) -> None
 def diagram(recipe: str, fmt: str, out: str | None) -> None:
     """Draw the restricted pipeline with the row count of each table.
 
-    Example: subset diagram recipes/demo.yaml --format svg --out subset.svg
+    Example: subset diagram subset-demo/demo.yaml --format svg --out subset.svg
     """
     from . import api
 
@@ -451,7 +451,7 @@ def verify(target: str, output: str | None, schemas: tuple[str, ...], as_json: b
     Parquet directory, a DuckDB file, or a database URL (as for `load --to`) with a --schema
     for each schema to check.
 
-    Example: subset verify recipes/demo.yaml --output parquet
+    Example: subset verify subset-demo/demo.yaml --output parquet
     """
     from . import api
 

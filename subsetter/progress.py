@@ -15,7 +15,7 @@ A :class:`ProgressEvent` has these fields (``to_dict()`` adds ``"event": "progre
 - ``elapsed``: seconds since the run started; never decreasing.
 
 >>> from subsetter import api
->>> api.run("recipes/demo.yaml", progress=print)     # doctest: +SKIP
+>>> api.run("subset-demo/demo.yaml", progress=print)     # doctest: +SKIP
 ProgressEvent(output='parquet', table=None, phase=<Phase.READING: 'reading'>, rows=0, ...)
 """
 

@@ -268,7 +268,7 @@ def load_recipe(
     ``source_checks_schemas=True`` leaves a restriction on a schema missing from `schemas` to
     the plan, which knows the schemas of the source and so which of the two is the typo.
 
-    Example: ``recipe = load_recipe("recipes/demo.yaml")``
+    Example: ``recipe = load_recipe("subset-demo/demo.yaml")``
     """
     file = os.fspath(path)
     try:
