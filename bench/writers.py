@@ -114,7 +114,7 @@ def _fetch(recipe: Path) -> tuple[Any, list[tuple[Any, Any]]]:
         plan = api._plan(parsed, conn)
         for table in plan.tables:
             meta, free = api.table_meta(conn, table)
-            batches = list(api._batches(conn, table, meta, free, None))
+            batches = list(api._batches(conn, table, meta, free, lambda *_: None))
             data.append((meta, pa.Table.from_batches(batches, meta.arrow_schema)))
     return inst, data
 
