@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+import datajoint_core as dj
+
 from ..conftest import Server
+from ..integration.pipeline import declare_lab
 
 PASSWORD_VAR = "SUBSET_TEST_PASSWORD"
 
@@ -103,3 +106,15 @@ def demo_tmp() -> Iterator[Path]:
     for pid_file in path.rglob("postmaster.pid"):
         stop_embedded(pid_file.parent)
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
+    return declare_lab(inst.connection, schema_name)
+
+
+@pytest.fixture
+def staging_name(inst: dj.Instance, schema_name: str) -> Any:
+    name = f"{schema_name}_stg"
+    yield name
+    inst.connection.execute(inst.connection.adapter.drop_schema_sql(name))

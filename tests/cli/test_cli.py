@@ -14,7 +14,6 @@ import datajoint_core as dj
 from subsetter.cli import cli as main
 
 from ..conftest import Server
-from ..integration.pipeline import declare_lab
 from .conftest import run_cli, write_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,11 +62,6 @@ def test_missing_recipe_file_is_exit_2() -> None:
     result = run_cli("validate", "/nonexistent/recipe.yaml")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
 
 
 def test_preview_json_equals_diagram_preview(

@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-import pytest
 
 import datajoint_core as dj
 
 from ..conftest import Server
-from ..integration.pipeline import declare_lab
 from .conftest import PASSWORD_VAR, run_cli, write_recipe
 
 CLASSES = ["Pairing", "Session", "Stimulus", "Subject", "Trial", "Trial.Event"]
@@ -27,18 +25,6 @@ STORED = {
     "Trial.Event": "trial__event",
 }
 FORMAT1 = Path(__file__).parent / "data" / "format1-snapshot"  # written by subset 0.1.0
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
-
-
-@pytest.fixture
-def staging_name(inst: dj.Instance, schema_name: str) -> Any:
-    name = f"{schema_name}_stg"
-    yield name
-    inst.connection.execute(inst.connection.adapter.drop_schema_sql(name))
 
 
 def _url(server: Server) -> str:

@@ -15,16 +15,10 @@ from subsetter import api
 from subsetter.progress import ProgressEvent
 
 from ..conftest import Server
-from ..integration.pipeline import declare_lab
 from .conftest import PASSWORD_VAR, run_cli
 from .test_run import _as_reader, _recipe, reader
 
 __all__ = ["reader"]  # the fixture
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
 
 
 def _files(snapshot: Path) -> dict[str, Any]:

@@ -17,27 +17,13 @@ from typing import Any
 
 import pytest
 
-import datajoint_core as dj
 from subsetter import api
 from subsetter.progress import Bars, Phase, ProgressEvent
 
 from ..conftest import Server
-from ..integration.pipeline import declare_lab
 from .conftest import PASSWORD_VAR, run_cli, write_recipe
 
 ORDER = [p.value for p in Phase]
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
-
-
-@pytest.fixture
-def staging_name(inst: dj.Instance, schema_name: str) -> Any:
-    name = f"{schema_name}_stg"
-    yield name
-    inst.connection.execute(inst.connection.adapter.drop_schema_sql(name))
 
 
 def _recipe(tmp_path: Path, server: Server, schema: str, staging: str) -> Path:

@@ -20,15 +20,9 @@ import datajoint_core as dj
 from datajoint_core.graph.sql import sample_condition
 
 from ..conftest import Server
-from ..integration.pipeline import declare_lab
 from .conftest import run_cli, write_recipe
 
 OUTPUTS = "outputs:\n  out: {type: parquet, path: ./out}\n"
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
 
 
 def line_of(path: Path, needle: str) -> int:

@@ -25,13 +25,7 @@ from subsetter.plan import Plan
 from subsetter.progress import ProgressEvent
 
 from ..conftest import Server
-from ..integration.pipeline import declare_lab
 from .conftest import PASSWORD_VAR, run_cli, write_recipe
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
 
 
 def _recipe(tmp_path: Path, server: Server, schema: str, extra: str = "", **kw: str) -> Path:

@@ -17,7 +17,6 @@ import pytest
 import datajoint_core as dj
 
 from ..conftest import Server, server_for
-from ..integration.pipeline import declare_lab
 from .conftest import PASSWORD_VAR, run_cli, write_recipe
 from .safety import (
     OTHER_PASSWORD,
@@ -28,11 +27,6 @@ from .safety import (
     fingerprint,
     spelled,
 )
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
 
 
 @pytest.fixture

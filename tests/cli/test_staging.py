@@ -5,25 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import datajoint_core as dj
 
 from ..conftest import Server
-from ..integration.pipeline import declare_lab
 from .conftest import PASSWORD_VAR, run_cli, write_recipe
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
-
-
-@pytest.fixture
-def staging_name(inst: dj.Instance, schema_name: str) -> Any:
-    name = f"{schema_name}_stg"
-    yield name
-    inst.connection.execute(inst.connection.adapter.drop_schema_sql(name))
 
 
 def _rows(inst: dj.Instance, schema: str, table: str) -> list[dict[str, Any]]:

@@ -8,30 +8,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import datajoint_core as dj
 from subsetter import api
 
 from ..conftest import Server
-from ..integration.pipeline import declare_lab
 from .conftest import PASSWORD_VAR, run_cli, write_recipe
 
 # the subset of subject 1: Stimulus, Subject, Session, Trial, Trial.Event (Pairing has no rows
 # and is pruned) and their foreign keys: Session, Trial (2), Trial.Event
 TABLES, FOREIGN_KEYS = 5, 4
-
-
-@pytest.fixture
-def lab(inst: dj.Instance, schema_name: str) -> dict[str, Any]:
-    return declare_lab(inst.connection, schema_name)
-
-
-@pytest.fixture
-def staging_name(inst: dj.Instance, schema_name: str) -> Any:
-    name = f"{schema_name}_stg"
-    yield name
-    inst.connection.execute(inst.connection.adapter.drop_schema_sql(name))
 
 
 def _recipe(tmp_path: Path, server: Server, schema: str, staging: str) -> Path:
