@@ -46,6 +46,19 @@ def source_block(server: Server) -> str:
     )
 
 
+def staging_output(
+    server: Server, schema_map: dict[str, str] | None = None, if_exists: str = "replace"
+) -> str:
+    """A staging output on ``server`` as one YAML flow mapping, for a line of a recipe body."""
+    mapping = ", ".join(f"{k}: {v}" for k, v in (schema_map or {}).items())
+    renamed = f", schema_map: {{{mapping}}}" if mapping else ""
+    return (
+        f'{{type: instance, backend: {server.backend}, host: "{server.host}", '
+        f'port: {server.port}, user: {server.user}, password: "${{{PASSWORD_VAR}:-}}"'
+        f"{renamed}, if_exists: {if_exists}}}"
+    )
+
+
 def write_recipe(tmp_path: Path, server: Server, body: str, name: str = "recipe.yaml") -> Path:
     text = "version: 1\n" + source_block(server) + textwrap.dedent(body)
     path = tmp_path / name

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import datajoint_core as dj
 
 from ..conftest import Server
-from .conftest import PASSWORD_VAR, run_cli, write_recipe
+from .conftest import run_cli, staging_output, write_recipe
 
 CLASSES = ["Pairing", "Session", "Stimulus", "Subject", "Trial", "Trial.Event"]
 STORED = {
@@ -165,15 +165,7 @@ def test_clean_names_and_counts_every_table_it_deletes_from(
             where: "session_date < '2024-02-15'"
         upstream: referenced
         outputs:
-          staging:
-            type: instance
-            backend: {server.backend}
-            host: "{server.host}"
-            port: {server.port}
-            user: {server.user}
-            password: ${{{PASSWORD_VAR}:-}}
-            schema_map: {{{s}: {stg}}}
-            if_exists: replace
+          staging: {staging_output(server, {s: stg})}
         """,
     )
     assert run_cli("run", str(recipe), env=cli_env).returncode == 0

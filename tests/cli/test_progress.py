@@ -21,7 +21,7 @@ from subsetter import api
 from subsetter.progress import Bars, Phase, ProgressEvent
 
 from ..conftest import Server
-from .conftest import PASSWORD_VAR, run_cli, write_recipe
+from .conftest import PASSWORD_VAR, run_cli, staging_output, write_recipe
 
 ORDER = [p.value for p in Phase]
 
@@ -38,15 +38,7 @@ def _recipe(tmp_path: Path, server: Server, schema: str, staging: str) -> Path:
         outputs:
           snap: {{type: parquet, path: ./snap, if_exists: replace}}
           db: {{type: duckdb, path: ./snap.duckdb, if_exists: replace}}
-          staging:
-            type: instance
-            backend: {server.backend}
-            host: "{server.host}"
-            port: {server.port}
-            user: {server.user}
-            password: ${{{PASSWORD_VAR}:-}}
-            schema_map: {{{schema}: {staging}}}
-            if_exists: replace
+          staging: {staging_output(server, {schema: staging})}
         """,
     )
 

@@ -25,7 +25,7 @@ from subsetter.plan import Plan
 from subsetter.progress import ProgressEvent
 
 from ..conftest import Server
-from .conftest import PASSWORD_VAR, run_cli, write_recipe
+from .conftest import PASSWORD_VAR, run_cli, staging_output, write_recipe
 
 
 def _recipe(tmp_path: Path, server: Server, schema: str, extra: str = "", **kw: str) -> Path:
@@ -169,14 +169,7 @@ def test_target_equal_to_source_is_refused(
         f"""\
         schemas: [{schema_name}]
         outputs:
-          again:
-            type: instance
-            backend: {server.backend}
-            host: "{server.host}"
-            port: {server.port}
-            user: {server.user}
-            password: ${{{PASSWORD_VAR}:-}}
-            if_exists: append
+          again: {staging_output(server, if_exists="append")}
         """,
     )
     result = run_cli("run", str(recipe), env=cli_env)

@@ -8,7 +8,7 @@ from typing import Any
 import datajoint_core as dj
 
 from ..conftest import Server
-from .conftest import PASSWORD_VAR, run_cli, write_recipe
+from .conftest import run_cli, staging_output, write_recipe
 
 
 def _rows(inst: dj.Instance, schema: str, table: str) -> list[dict[str, Any]]:
@@ -36,15 +36,7 @@ def test_staging_run_clean_and_drop(
           - table: {schema_name}.Session
             where: "session_date < '2024-02-15'"
         outputs:
-          staging:
-            type: instance
-            backend: {server.backend}
-            host: "{server.host}"
-            port: {server.port}
-            user: {server.user}
-            password: ${{{PASSWORD_VAR}:-}}
-            schema_map: {{{schema_name}: {staging_name}}}
-            if_exists: replace
+          staging: {staging_output(server, {schema_name: staging_name})}
         """,
     )
     result = run_cli("run", str(recipe), env=cli_env)

@@ -12,7 +12,7 @@ import datajoint_core as dj
 from subsetter import api
 
 from ..conftest import Server
-from .conftest import PASSWORD_VAR, run_cli, write_recipe
+from .conftest import run_cli, staging_output, write_recipe
 
 # the subset of subject 1: Stimulus, Subject, Session, Trial, Trial.Event (Pairing has no rows
 # and is pruned) and their foreign keys: Session, Trial (2), Trial.Event
@@ -32,15 +32,7 @@ def _recipe(tmp_path: Path, server: Server, schema: str, staging: str) -> Path:
         outputs:
           snap: {{type: parquet, path: ./snap}}
           db: {{type: duckdb, path: ./snap.duckdb}}
-          staging:
-            type: instance
-            backend: {server.backend}
-            host: "{server.host}"
-            port: {server.port}
-            user: {server.user}
-            password: ${{{PASSWORD_VAR}:-}}
-            schema_map: {{{schema}: {staging}}}
-            if_exists: replace
+          staging: {staging_output(server, {schema: staging})}
         """,
     )
 
