@@ -64,6 +64,21 @@ def delete(
     Inside an open transaction with ``prompt=False`` the delete joins it, so the caller's
     rollback undoes it. When nothing is deleted from ``table`` itself, nothing is kept.
     """
+    deleted = delete_counts(
+        table, transaction=transaction, prompt=prompt, part_integrity=part_integrity
+    )
+    return deleted.get(table.full_table_name, 0)
+
+
+def delete_counts(
+    table: Table,
+    *,
+    transaction: bool = True,
+    prompt: bool | None = None,
+    part_integrity: str = "enforce",
+) -> dict[str, int]:
+    """:func:`delete`, returning the rows deleted from each table (by full name), or ``{}``
+    when nothing was deleted or kept."""
     conn = table.connection
     if prompt is None:
         prompt = bool(conn.config["safemode"])
@@ -74,11 +89,11 @@ def delete(
     seed_name = table.full_table_name
     if not _count(diagram, sql, seed_name):
         logger.info("nothing to delete")
-        return 0
+        return {}
     own = transaction and not conn.in_transaction
     question = "Proceed with the delete (no transaction)?"
     if prompt and not own and not _confirm(diagram.preview(), question):
-        return 0
+        return {}
     if own:
         conn.start_transaction()
     try:
@@ -96,8 +111,8 @@ def delete(
         (conn.commit_transaction if keep else conn.cancel_transaction)()
     if not keep:
         logger.info("delete cancelled" if deleted.get(seed_name) else "nothing deleted")
-        return 0
-    return deleted[seed_name]
+        return {}
+    return deleted
 
 
 def _confirm(counts: dict[str, int], question: str) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import datajoint_core as dj
+from datajoint_core.cascade import delete_counts
 from datajoint_core.graph.dependencies import build_graph, display_name
 from datajoint_core.graph.propagate import topological_order
 from datajoint_core.graph.subset import Status
@@ -100,13 +101,12 @@ def _delete(target: dj.Instance, recipe: Recipe, confirm: Callable[[str], bool])
     if not confirm(f"About to delete (with every row that references them):\n{listing}"):
         return "nothing deleted"
     deleted: dict[str, int] = {}
+    graph = plan.diagram.graph
     with conn.transaction:
-        for _, expr in doomed:  # leaves first: each cascade counts only what is left
-            cascade = dj.Diagram.cascade(expr)
-            for node, rows in cascade.preview().items():
-                name = display_name(cascade.graph, node)
+        for _, expr in doomed:  # leaves first: each cascade deletes only what is left
+            for node, rows in delete_counts(expr, prompt=False).items():
+                name = display_name(graph, node)
                 deleted[name] = deleted.get(name, 0) + rows
-            expr.delete(prompt=False)
     order = {t.display: i for i, t in enumerate(plan.tables)}  # parents first
     shown = {n: deleted[n] for n in sorted(deleted, key=lambda n: order.get(n, len(order)))}
     shown = {name: rows for name, rows in shown.items() if rows}
