@@ -83,6 +83,21 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
+def parsed_from_text(arrow_type: Any) -> bool:
+    """Whether a CSV/text export's value of this Arrow type is parsed by Arrow as it is
+    (numbers, booleans, decimals, dates, timestamps); other types need a conversion."""
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_boolean(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+        or pa.types.is_date(arrow_type)
+        or pa.types.is_timestamp(arrow_type)
+    )
+
+
 @dataclass(frozen=True)
 class ServerIdentity:
     """What a server says about itself, so that two connections are known to reach the same server

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import QueryError
+from .base import parsed_from_text
 
 if TYPE_CHECKING:
     import pyarrow
@@ -46,14 +47,7 @@ def _kind(field: pyarrow.Field) -> str:
     t = field.type
     if isinstance(t, pa.BaseExtensionType):
         t = t.storage_type
-    if (
-        pa.types.is_integer(t)
-        or pa.types.is_floating(t)
-        or pa.types.is_boolean(t)
-        or pa.types.is_decimal(t)
-        or pa.types.is_date(t)
-        or pa.types.is_timestamp(t)
-    ):
+    if parsed_from_text(t):
         return "typed"
     if pa.types.is_fixed_size_binary(t):
         return "hex"

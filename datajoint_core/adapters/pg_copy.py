@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataJointError
+from .base import parsed_from_text
 
 if TYPE_CHECKING:
     import pyarrow
@@ -31,17 +32,7 @@ def _csv_type(field: pyarrow.Field) -> pyarrow.DataType:
     """How the CSV text of a column is parsed (converted afterwards where Arrow cannot)."""
     import pyarrow as pa
 
-    t = field.type
-    if (
-        pa.types.is_integer(t)
-        or pa.types.is_floating(t)
-        or pa.types.is_boolean(t)
-        or pa.types.is_decimal(t)
-        or pa.types.is_date(t)
-        or pa.types.is_timestamp(t)
-    ):
-        return t
-    return pa.string()
+    return field.type if parsed_from_text(field.type) else pa.string()
 
 
 def _convert(column: pyarrow.Array, field: pyarrow.Field) -> pyarrow.Array:
